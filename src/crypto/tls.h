@@ -9,7 +9,14 @@
  * Three roles:
  *   tls_server_new(creds, true)   broker control channel: client certificate
  *                                 required and chained to creds' CA.
- *   tls_server_new(creds, false)  broker enrollment listener: no client cert.
+ *   tls_server_new(creds, false)  broker listener serving enrollment AND control
+ *                                 on one port: requests a client certificate but
+ *                                 tolerates its absence
+ *                                 (BR_OPT_TOLERATE_NO_CLIENT_AUTH); a presented
+ *                                 certificate must still chain to creds' CA.
+ *                                 tls_peer_name()/tls_peer_pub() return -1 when
+ *                                 the client sent none (then only ENROLL_REQ is
+ *                                 acceptable on that connection).
  *   tls_client_new(creds, name)   node control channel: presents its
  *                                 certificate, trusts only creds' CA, checks
  *                                 the broker's SAN dNSName == name.
