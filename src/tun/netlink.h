@@ -81,9 +81,10 @@ int nl_route_add(struct nl *nl, int ifindex, int family, const uint8_t *dst,
 int nl_route_del(struct nl *nl, int ifindex, int family, const uint8_t *dst,
 		 unsigned prefixlen, unsigned metric, char err[static NL_ERR_MAX]);
 /*
- * Look for a main-table route with exactly this dst/prefixlen (any metric).
- * Returns 1 and its output ifindex in *oif (0 if none, e.g. blackhole),
- * 0 if there is none, -1 on error.
+ * Look for a main-table route with exactly this dst/prefixlen (any metric,
+ * any device). Returns 1 and its output ifindex in *oif (0 if it has none,
+ * e.g. blackhole), 0 if there is none, -1 on error. When several match, the
+ * one whose device equals *oif on entry is reported (pass 0 for any).
  */
 int nl_route_find(struct nl *nl, int family, const uint8_t *dst, unsigned prefixlen,
 		  int *oif, char err[static NL_ERR_MAX]) __attribute__((warn_unused_result));
