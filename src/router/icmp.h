@@ -23,6 +23,8 @@
  * or its source is not a unicast host (unspecified, loopback, multicast,
  * limited broadcast).
  *
+ * out must not overlap pkt (nor src).
+ *
  * Return: bytes written (> 0), 0 when no ICMP must be sent, -1 when pkt is
  * malformed, src's family does not fit, or cap is too small (cap >= 576 for
  * v4 and >= 1280 for v6 always suffices; ICMP_OUT_MAX covers both).

@@ -32,8 +32,9 @@ struct router_pkt {
 	bool fragment;		/* part of a fragmented datagram (any) */
 	bool first_fragment;	/* offset 0 (true also when not fragmented) */
 	bool icmp_error;	/* ICMP/ICMPv6 error message (v4 types 3,4,5,11,12;
-				 * v6 types 1..127), or a non-first fragment of ICMP:
-				 * unknown, treated as error */
+				 * v6 types 1..127), or unknown content treated as an
+				 * error: a non-first fragment of ICMP, a v6 header
+				 * chain that cannot be walked */
 	int icmp_type;		/* -1 when not ICMP or not readable */
 };
 

@@ -152,9 +152,19 @@ struct session_params {
 int peer_install_next(struct router *r, struct peer *p, struct session_params *sp)
 	__attribute__((warn_unused_result));
 
+/*
+ * Initiator rule (WireGuard's): the new session goes straight to current.
+ * If next holds an unconfirmed session (we answered an OFFER of the peer
+ * meanwhile), that one becomes previous (still receivable) and the old
+ * current is cleared; otherwise current becomes previous. Same failure
+ * behaviour and arguments as peer_install_next. Never allocates.
+ */
+int peer_install_current(struct router *r, struct peer *p, struct session_params *sp)
+	__attribute__((warn_unused_result));
+
 /* next -> current, current -> previous, old previous cleared. No-op (false)
- * when next is empty. Initiator: right after install (GRANT). Responder:
- * when the first authenticated packet arrives on the next slot. */
+ * when next is empty. Responder: when the first authenticated packet
+ * arrives on the next slot (peer_note_rx does it). */
 bool peer_promote_next(struct router *r, struct peer *p);
 
 /*

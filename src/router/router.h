@@ -141,8 +141,8 @@ void router_session_req(const struct pending_dst *pd, const struct peer *p,
  * GRANT (we are the initiator). Finds the request by g->req_id (a pending
  * destination or a peer's request), finds or creates the peer named
  * g->peer_name, updates it (peer_update_from_session), derives keys into
- * its next slot with our ephemeral (wiped), binds the reserved index and
- * promotes next -> current. A pending destination's queue is spliced into
+ * its current slot with our ephemeral (wiped) and binds the reserved index
+ * (peer_install_current). A pending destination's queue is spliced into
  * the peer's queue and the pending destination removed.
  * own_vip4: this node's VIP (the KDF uses the IPv4 VIPs of both ends in
  * their 16-byte form). Returns the peer (flush p->queue through the new
