@@ -28,6 +28,10 @@
  *   audit(id INTEGER PK, time INTEGER, event TEXT, node TEXT NULL,
  *         peer TEXT NULL, detail TEXT NULL)
  *
+ * Migrations: 1 creates the three tables and the partial unique indexes;
+ * 2 adds the lookup indexes (tokens by name, audit by node, nodes by
+ * vip6).
+ *
  * Times are UNIX seconds (int64). The token secret itself is never stored.
  *
  * Overlay addresses (VIPs). For an IPv4 overlay prefix P/len (len 8..30):
@@ -54,7 +58,7 @@
 #include "crypto/pki.h"
 #include "proto/ctl.h"
 
-#define REGISTRY_SCHEMA_VERSION 1
+#define REGISTRY_SCHEMA_VERSION 2
 #define REGISTRY_ERR_MAX 256
 #define REG_TOKEN_HASH_LEN 32		/* SHA-256 of the token secret */
 #define REG_TAGS_MAX 256		/* "tag1 tag2 ..." incl. NUL */
@@ -236,6 +240,13 @@ enum reg_result registry_audit_foreach(struct registry *r, uint32_t limit,
 
 enum reg_result registry_counts(struct registry *r, int64_t now, struct reg_counts *out,
 				char err[REGISTRY_ERR_MAX]);
+
+/* Tests only: open and migrate up to schema version `upto` (<=
+ * REGISTRY_SCHEMA_VERSION), to check that later migrations upgrade an
+ * older database in place. */
+enum reg_result registry_open_upto(const char *path, int upto, struct registry **out,
+				   char err[REGISTRY_ERR_MAX])
+	__attribute__((warn_unused_result));
 
 /* Tests only: called inside registry_enroll()'s transaction with stage
  * "issued" (after issue()), "inserted" (node row written) and "token"

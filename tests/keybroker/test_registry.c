@@ -1,0 +1,636 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Tests for src/keybroker/registry.c: schema, tokens, enrollment (and each
+ * refusal), VIP allocation, revocation, listing, crash atomicity. */
+#include <criterion/criterion.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "keybroker/registry.h"
+
+static char tmpdir[256];
+static char dbpath[300];
+
+static void setup(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/mavpn-test-registry-%ld-XXXXXX", (long)getpid());
+	cr_assert_not_null(mkdtemp(tmpdir));
+	snprintf(dbpath, sizeof(dbpath), "%s/registry.db", tmpdir);
+}
+
+static void teardown(void)
+{
+	char cmd[300];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	(void)system(cmd);
+}
+
+static struct registry *open_db(void)
+{
+	struct registry *r = NULL;
+	char err[REGISTRY_ERR_MAX] = "";
+
+	cr_assert_eq(registry_open(dbpath, &r, err), REG_OK, "%s", err);
+	return r;
+}
+
+static void hash_of(uint8_t h[REG_TOKEN_HASH_LEN], int seed)
+{
+	for (int i = 0; i < REG_TOKEN_HASH_LEN; i++)
+		h[i] = (uint8_t)(seed * 31 + i);
+}
+
+static void pub_of(uint8_t p[PKI_PUB_LEN], int seed)
+{
+	p[0] = 0x04;
+	for (int i = 1; i < PKI_PUB_LEN; i++)
+		p[i] = (uint8_t)(seed * 7 + i);
+}
+
+static struct ctl_prefix pfx(const char *s)
+{
+	struct ctl_prefix p;
+
+	cr_assert_eq(ctl_prefix_parse(&p, s), 0, "prefix %s", s);
+	return p;
+}
+
+/* A fake CA: the "certificate" is "CERT:<name>:<vip>" and the serial a
+ * counter, so the test can see what was issued. */
+struct fake_ca {
+	int calls;
+	bool fail;
+};
+
+static ssize_t fake_issue(void *arg, const char *name, const struct ctl_ip *vip4,
+			  const struct ctl_ip *vip6, const uint8_t pub[PKI_PUB_LEN],
+			  uint8_t *der, size_t cap, uint8_t serial[PKI_SERIAL_LEN])
+{
+	struct fake_ca *ca = arg;
+	char ip[CTL_ADDRSTRLEN], ip6[CTL_ADDRSTRLEN] = "-";
+
+	(void)pub;
+	ca->calls++;
+	if (ca->fail)
+		return -1;
+	if (vip6)
+		ctl_ip_fmt(vip6, ip6);
+	int n = snprintf((char *)der, cap, "CERT:%s:%s:%s", name, ctl_ip_fmt(vip4, ip), ip6);
+
+	memset(serial, 0, PKI_SERIAL_LEN);
+	serial[15] = (uint8_t)ca->calls;
+	return n;
+}
+
+static void add_token(struct registry *r, int seed, const char *name, const char *tags,
+		      const char *routes, int64_t created, int64_t expires)
+{
+	uint8_t h[REG_TOKEN_HASH_LEN];
+	char err[REGISTRY_ERR_MAX] = "";
+
+	hash_of(h, seed);
+	cr_assert_eq(registry_token_add(r, h, name, tags, routes, created, expires, err), REG_OK,
+		     "%s", err);
+}
+
+static enum reg_result enroll(struct registry *r, int tok_seed, int pub_seed, int64_t now,
+			      const struct ctl_prefix *p4, const struct ctl_prefix *p6,
+			      struct fake_ca *ca, struct reg_node *out)
+{
+	uint8_t h[REG_TOKEN_HASH_LEN], pub[PKI_PUB_LEN];
+	char err[REGISTRY_ERR_MAX] = "";
+
+	hash_of(h, tok_seed);
+	pub_of(pub, pub_seed);
+	return registry_enroll(r, h, pub, now, p4, p6, fake_issue, ca, out, err);
+}
+
+static struct reg_counts counts(struct registry *r, int64_t now)
+{
+	struct reg_counts c;
+	char err[REGISTRY_ERR_MAX];
+
+	cr_assert_eq(registry_counts(r, now, &c, err), REG_OK, "%s", err);
+	return c;
+}
+
+Test(registry, schema_created_mode_0600, .init = setup, .fini = teardown)
+{
+	struct stat st;
+	struct registry *r;
+
+	umask(022);
+	r = open_db();
+	cr_assert_eq(registry_schema_version(r), REGISTRY_SCHEMA_VERSION);
+	struct reg_counts c = counts(r, 0);
+
+	cr_assert_eq(c.nodes + c.revoked + c.tokens_pending + c.audit_rows, 0);
+	registry_close(r);
+	cr_assert_eq(stat(dbpath, &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0600);
+}
+
+Test(registry, migrations_upgrade_and_idempotent_reopen, .init = setup, .fini = teardown)
+{
+	struct registry *r = NULL;
+	char err[REGISTRY_ERR_MAX] = "";
+	struct reg_token t;
+	uint8_t h[REG_TOKEN_HASH_LEN];
+
+	cr_assert_eq(registry_open_upto(dbpath, 1, &r, err), REG_OK, "%s", err);
+	cr_assert_eq(registry_schema_version(r), 1);
+	add_token(r, 1, "alice", "dev", "", 100, 200);
+	registry_close(r);
+
+	for (int i = 0; i < 3; i++) {
+		r = open_db();
+		cr_assert_eq(registry_schema_version(r), REGISTRY_SCHEMA_VERSION);
+		hash_of(h, 1);
+		cr_assert_eq(registry_token_get(r, h, &t, err), REG_OK);
+		cr_assert_str_eq(t.name, "alice");
+		cr_assert_eq(counts(r, 150).tokens_pending, 1);
+		registry_close(r);
+	}
+	/* asking for an unknown version is refused */
+	cr_assert_eq(registry_open_upto(dbpath, REGISTRY_SCHEMA_VERSION + 1, &r, err), REG_INVALID);
+	cr_assert_null(r);
+}
+
+Test(registry, open_refuses_garbage_file, .init = setup, .fini = teardown)
+{
+	struct registry *r = (struct registry *)1;
+	char err[REGISTRY_ERR_MAX] = "";
+	FILE *f = fopen(dbpath, "w");
+
+	fputs("this is not a database, just long enough text to look like a header......\n", f);
+	fclose(f);
+	cr_assert_eq(registry_open(dbpath, &r, err), REG_ERR_DB);
+	cr_assert_null(r);
+	cr_assert(strstr(err, "registry"), "%s", err);
+}
+
+Test(registry, token_add_get_and_validation, .init = setup, .fini = teardown)
+{
+	struct registry *r = open_db();
+	char err[REGISTRY_ERR_MAX];
+	struct reg_token t;
+	uint8_t h[REG_TOKEN_HASH_LEN];
+
+	add_token(r, 1, "gw1", "gateway lab", "10.200.0.0/24 fd00:200::/64", 1000, 4600);
+	hash_of(h, 1);
+	cr_assert_eq(registry_token_get(r, h, &t, err), REG_OK);
+	cr_assert_arr_eq(t.hash, h, REG_TOKEN_HASH_LEN);
+	cr_assert_str_eq(t.name, "gw1");
+	cr_assert_str_eq(t.tags, "gateway lab");
+	cr_assert_str_eq(t.routes, "10.200.0.0/24 fd00:200::/64");
+	cr_assert_eq(t.created, 1000);
+	cr_assert_eq(t.expires, 4600);
+	cr_assert_eq(t.used_at, 0);
+	hash_of(h, 2);
+	cr_assert_eq(registry_token_get(r, h, &t, err), REG_TOKEN_UNKNOWN);
+
+	static const struct {
+		const char *name, *tags, *routes;
+	} bad[] = {
+		{ "Alice", "", "" }, { "", "", "" }, { "-a", "", "" }, { "a_b", "", "" },
+		{ "ok", "Tag", "" }, { "ok", "a  b", "" }, { "ok", " a", "" }, { "ok", "a ", "" },
+		{ "ok", "a,b", "" }, { "ok", "", "10.0.0.1/24" }, { "ok", "", "10.0.0.0/33" },
+		{ "ok", "", "10.0.0.0/24  10.1.0.0/24" }, { "ok", "", "banana" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		hash_of(h, 100 + (int)i);
+		cr_assert_eq(registry_token_add(r, h, bad[i].name, bad[i].tags, bad[i].routes, 1, 2,
+						err),
+			     REG_INVALID, "case %zu", i);
+	}
+	hash_of(h, 50);
+	cr_assert_eq(registry_token_add(r, h, "ok", "", "", 10, 10, err), REG_INVALID);
+	registry_close(r);
+}
+
+Test(registry, newer_token_replaces_unused_older, .init = setup, .fini = teardown)
+{
+	struct registry *r = open_db();
+	char err[REGISTRY_ERR_MAX];
+	struct reg_token t;
+	uint8_t h[REG_TOKEN_HASH_LEN];
+
+	add_token(r, 1, "alice", "", "", 100, 1000);
+	add_token(r, 2, "bob", "", "", 100, 1000);
+	add_token(r, 3, "alice", "", "", 110, 1000);
+	hash_of(h, 1);
+	cr_assert_eq(registry_token_get(r, h, &t, err), REG_TOKEN_UNKNOWN);
+	hash_of(h, 3);
+	cr_assert_eq(registry_token_get(r, h, &t, err), REG_OK);
+	cr_assert_eq(counts(r, 200).tokens_pending, 2);
+	/* expired ones are not pending */
+	cr_assert_eq(counts(r, 1000).tokens_pending, 0);
+	registry_close(r);
+}
+
+Test(registry, enroll_success, .init = setup, .fini = teardown)
+{
+	struct registry *r = open_db();
+	struct ctl_prefix p4 = pfx("10.98.0.0/24"), p6 = pfx("fd00:98::/64");
+	struct fake_ca ca = { 0 };
+	struct reg_node n, m;
+	char err[REGISTRY_ERR_MAX], ip[CTL_ADDRSTRLEN];
+	uint8_t pub[PKI_PUB_LEN], h[REG_TOKEN_HASH_LEN];
+	struct reg_token t;
+
+	add_token(r, 1, "gw1", "gateway", "10.200.0.0/24", 1000, 4600);
+	cr_assert_eq(enroll(r, 1, 1, 2000, &p4, &p6, &ca, &n), REG_OK);
+	cr_assert_eq(ca.calls, 1);
+	cr_assert_str_eq(n.name, "gw1");
+	cr_assert_str_eq(ctl_ip_fmt(&n.vip4, ip), "10.98.0.2");
+	cr_assert(n.has_vip6);
+	cr_assert_str_eq(ctl_ip_fmt(&n.vip6, ip), "fd00:98::2");
+	pub_of(pub, 1);
+	cr_assert_arr_eq(n.pub, pub, PKI_PUB_LEN);
+	cr_assert_eq(n.cert_len, strlen("CERT:gw1:10.98.0.2:fd00:98::2"));
+	cr_assert_arr_eq(n.cert, "CERT:gw1:10.98.0.2:fd00:98::2", n.cert_len);
+	cr_assert_eq(n.serial[15], 1);
+	cr_assert_str_eq(n.tags, "gateway");
+	cr_assert_str_eq(n.routes, "10.200.0.0/24");
+	cr_assert_eq(n.n_routes, 1);
+	cr_assert_str_eq(ctl_prefix_fmt(&n.route[0], ip), "10.200.0.0/24");
+	cr_assert_eq(n.created, 2000);
+	cr_assert_eq(n.last_seen, 0);
+	cr_assert_eq(n.revoked_at, 0);
+
+	hash_of(h, 1);
+	cr_assert_eq(registry_token_get(r, h, &t, err), REG_OK);
+	cr_assert_eq(t.used_at, 2000);
+
+	/* the three lookups find the same row */
+	cr_assert_eq(registry_node_by_name(r, "gw1", &m, err), REG_OK);
+	cr_assert_eq(m.id, n.id);
+	cr_assert_eq(registry_node_by_vip(r, &n.vip4, &m, err), REG_OK);
+	cr_assert_eq(m.id, n.id);
+	cr_assert_eq(registry_node_by_vip(r, &n.vip6, &m, err), REG_OK);
+	cr_assert_eq(m.id, n.id);
+	cr_assert_eq(registry_node_by_pub(r, pub, &m, err), REG_OK);
+	cr_assert_eq(m.id, n.id);
+	cr_assert_eq(registry_node_by_name(r, "gw2", &m, err), REG_NOT_FOUND);
+	pub_of(pub, 9);
+	cr_assert_eq(registry_node_by_pub(r, pub, &m, err), REG_NOT_FOUND);
+
+	cr_assert_eq(registry_node_set_last_seen(r, n.id, 2500, err), REG_OK);
+	cr_assert_eq(registry_node_by_name(r, "gw1", &m, err), REG_OK);
+	cr_assert_eq(m.last_seen, 2500);
+	cr_assert_eq(registry_node_set_last_seen(r, n.id + 100, 2500, err), REG_NOT_FOUND);
+	registry_close(r);
+}
+
+struct audit_seen {
+	int n;
+	char events[16][32];
+	char nodes[16][64];
+};
+
+static int audit_cb(void *arg, int64_t time, const char *event, const char *node,
+		    const char *peer, const char *detail)
+{
+	struct audit_seen *s = arg;
+
+	(void)time, (void)peer, (void)detail;
+	if (s->n < 16) {
+		snprintf(s->events[s->n], 32, "%s", event);
+		snprintf(s->nodes[s->n], 64, "%s", node ? node : "-");
+	}
+	s->n++;
+	return 0;
+}
+
+Test(registry, enroll_refusals_change_nothing, .init = setup, .fini = teardown)
+{
+	struct registry *r = open_db();
+	struct ctl_prefix p4 = pfx("10.98.0.0/24");
+	struct fake_ca ca = { 0 };
+	struct reg_node n;
+	struct reg_counts before, after;
+
+	add_token(r, 1, "alice", "", "", 1000, 2000);
+	add_token(r, 2, "bob", "", "", 1000, 2000);
+	cr_assert_eq(enroll(r, 1, 1, 1500, &p4, NULL, &ca, &n), REG_OK);
+	before = counts(r, 1500);
+
+	static const struct {
+		int tok, pub;
+		int64_t now;
+		enum reg_result want;
+		uint16_t code;
+	} t[] = {
+		/* 1 unknown */ { 7, 2, 1500, REG_TOKEN_UNKNOWN, CTL_CODE_TOKEN_UNKNOWN },
+		/* 2 used */ { 1, 2, 1500, REG_TOKEN_USED, CTL_CODE_TOKEN_USED },
+		/* 3 expired (expires == now) */ { 2, 2, 2000, REG_TOKEN_EXPIRED, CTL_CODE_TOKEN_EXPIRED },
+		/* 4 expired later */ { 2, 2, 9000, REG_TOKEN_EXPIRED, CTL_CODE_TOKEN_EXPIRED },
+		/* 5 key reuse */ { 2, 1, 1500, REG_PUB_TAKEN, CTL_CODE_REVOKED },
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		int calls = ca.calls;
+		enum reg_result res = enroll(r, t[i].tok, t[i].pub, t[i].now, &p4, NULL, &ca, &n);
+
+		cr_assert_eq(res, t[i].want, "case %zu: %s", i + 1, registry_strerror(res));
+		cr_assert_eq(registry_ctl_code(res), t[i].code);
+		cr_assert_eq(ca.calls, calls, "case %zu issued a certificate", i + 1);
+		after = counts(r, 1500);
+		cr_assert_eq(after.nodes, before.nodes);
+		cr_assert_eq(after.revoked, before.revoked);
+		cr_assert_eq(after.tokens_pending, before.tokens_pending);
+	}
+	/* the certificate callback failing also changes nothing */
+	ca.fail = true;
+	cr_assert_eq(enroll(r, 2, 2, 1500, &p4, NULL, &ca, &n), REG_ISSUE_FAILED);
+	after = counts(r, 1500);
+	cr_assert_eq(after.nodes, before.nodes);
+	cr_assert_eq(after.tokens_pending, before.tokens_pending);
+	/* ... and bob's token still works afterwards */
+	ca.fail = false;
+	cr_assert_eq(enroll(r, 2, 2, 1500, &p4, NULL, &ca, &n), REG_OK);
+	cr_assert_str_eq(n.name, "bob");
+
+	struct audit_seen s = { 0 };
+	char err[REGISTRY_ERR_MAX];
+
+	cr_assert_eq(registry_audit_foreach(r, 100, audit_cb, &s, err), REG_OK);
+	/* token_create x2, enroll, 6 refusals, enroll */
+	cr_assert_eq(s.n, 10);
+	cr_assert_str_eq(s.events[2], "enroll");
+	cr_assert_str_eq(s.events[3], "enroll_refused");
+	cr_assert_str_eq(s.nodes[3], "-");	/* unknown token: no name */
+	cr_assert_str_eq(s.nodes[4], "alice");
+	cr_assert_str_eq(s.events[9], "enroll");
+	/* limit keeps the newest rows, oldest first */
+	memset(&s, 0, sizeof(s));
+	cr_assert_eq(registry_audit_foreach(r, 2, audit_cb, &s, err), REG_OK);
+	cr_assert_eq(s.n, 2);
+	cr_assert_str_eq(s.events[1], "enroll");
+	cr_assert_str_eq(s.nodes[1], "bob");
+	registry_close(r);
+}
+
+Test(registry, vip_order_exhaustion_and_reuse, .init = setup, .fini = teardown)
+{
+	struct registry *r = open_db();
+	struct ctl_prefix p4 = pfx("10.9.0.8/29"), p6 = pfx("fd00:9::/96");
+	struct fake_ca ca = { 0 };
+	struct reg_node n;
+	char name[16], ip[CTL_ADDRSTRLEN], err[REGISTRY_ERR_MAX];
+	static const char *const want4[] = { "10.9.0.10", "10.9.0.11", "10.9.0.12", "10.9.0.13",
+					     "10.9.0.14" };
+	static const char *const want6[] = { "fd00:9::2", "fd00:9::3", "fd00:9::4", "fd00:9::5",
+					     "fd00:9::6" };
+
+	for (int i = 0; i < 6; i++) {
+		snprintf(name, sizeof(name), "n%d", i);
+		add_token(r, i, name, "", "", 0, 100);
+	}
+	for (int i = 0; i < 5; i++) {
+		cr_assert_eq(enroll(r, i, i, 10, &p4, &p6, &ca, &n), REG_OK, "node %d", i);
+		cr_assert_str_eq(ctl_ip_fmt(&n.vip4, ip), want4[i]);
+		cr_assert_str_eq(ctl_ip_fmt(&n.vip6, ip), want6[i]);
+	}
+	/* .8 network, .9 broker, .15 broadcast: the /29 is full */
+	cr_assert_eq(enroll(r, 5, 5, 10, &p4, &p6, &ca, &n), REG_POOL_FULL);
+	cr_assert_eq(counts(r, 10).nodes, 5);
+	cr_assert_eq(counts(r, 10).tokens_pending, 1);
+	/* a revoked node's address is free again, lowest first */
+	cr_assert_eq(registry_node_revoke(r, "n3", 20, NULL, err), REG_OK);
+	cr_assert_eq(registry_node_revoke(r, "n1", 20, "lost laptop", err), REG_OK);
+	cr_assert_eq(enroll(r, 5, 5, 30, &p4, &p6, &ca, &n), REG_OK);
+	cr_assert_str_eq(ctl_ip_fmt(&n.vip4, ip), "10.9.0.11");
+	cr_assert_eq(registry_node_by_vip(r, &n.vip4, &n, err), REG_OK);
+	cr_assert_str_eq(n.name, "n5");
+	registry_close(r);
+}
+
+Test(registry, smallest_prefix_and_bad_prefixes, .init = setup, .fini = teardown)
+{
+	struct registry *r = open_db();
+	struct ctl_prefix p30 = pfx("10.1.1.0/30"), p31 = pfx("10.1.1.0/31"),
+			  p6bad = pfx("fd00::/120"), p6 = pfx("fd00::/64");
+	struct fake_ca ca = { 0 };
+	struct reg_node n;
+	char ip[CTL_ADDRSTRLEN];
+
+	add_token(r, 1, "a", "", "", 0, 100);
+	add_token(r, 2, "b", "", "", 0, 100);
+	cr_assert_eq(enroll(r, 1, 1, 10, &p31, NULL, &ca, &n), REG_INVALID);
+	cr_assert_eq(enroll(r, 1, 1, 10, &p30, &p6bad, &ca, &n), REG_INVALID);
+	cr_assert_eq(enroll(r, 1, 1, 10, &p6, NULL, &ca, &n), REG_INVALID);
+	cr_assert_eq(enroll(r, 1, 1, 10, &p30, NULL, &ca, &n), REG_OK);
+	cr_assert_str_eq(ctl_ip_fmt(&n.vip4, ip), "10.1.1.2");
+	cr_assert_not(n.has_vip6);
+	cr_assert_eq(enroll(r, 2, 2, 10, &p30, NULL, &ca, &n), REG_POOL_FULL);
+	registry_close(r);
+}
+
+Test(registry, revoke_and_reenroll_name, .init = setup, .fini = teardown)
+{
+	struct registry *r = open_db();
+	struct ctl_prefix p4 = pfx("10.98.0.0/24");
+	struct fake_ca ca = { 0 };
+	struct reg_node n, old;
+	char err[REGISTRY_ERR_MAX];
+	uint8_t h[REG_TOKEN_HASH_LEN], pub[PKI_PUB_LEN];
+
+	add_token(r, 1, "alice", "", "", 0, 100);
+	cr_assert_eq(enroll(r, 1, 1, 10, &p4, NULL, &ca, &old), REG_OK);
+	/* a token for a live name is refused at creation */
+	hash_of(h, 2);
+	cr_assert_eq(registry_token_add(r, h, "alice", "", "", 20, 100, err), REG_NAME_TAKEN);
+	cr_assert(strstr(err, "alice"), "%s", err);
+	cr_assert_eq(registry_node_revoke(r, "bob", 30, NULL, err), REG_NOT_FOUND);
+	cr_assert_eq(registry_node_revoke(r, "alice", 30, "stolen", err), REG_OK);
+	cr_assert_eq(registry_node_revoke(r, "alice", 31, NULL, err), REG_NOT_FOUND);
+	cr_assert_eq(registry_node_by_name(r, "alice", &n, err), REG_NOT_FOUND);
+	cr_assert_eq(registry_node_by_vip(r, &old.vip4, &n, err), REG_NOT_FOUND);
+	/* the revoked key stays known, and revoked */
+	pub_of(pub, 1);
+	cr_assert_eq(registry_node_by_pub(r, pub, &n, err), REG_OK);
+	cr_assert_eq(n.revoked_at, 30);
+	cr_assert_str_eq(n.revoke_reason, "stolen");
+	/* the name may be enrolled again, with a new key, as a new row */
+	add_token(r, 2, "alice", "", "", 40, 100);
+	cr_assert_eq(enroll(r, 2, 1, 50, &p4, NULL, &ca, &n), REG_PUB_TAKEN);
+	cr_assert_eq(enroll(r, 2, 2, 50, &p4, NULL, &ca, &n), REG_OK);
+	cr_assert_neq(n.id, old.id);
+	cr_assert_eq(registry_node_by_name(r, "alice", &n, err), REG_OK);
+	cr_assert_eq(n.revoked_at, 0);
+	struct reg_counts c = counts(r, 50);
+
+	cr_assert_eq(c.nodes, 1);
+	cr_assert_eq(c.revoked, 1);
+	registry_close(r);
+}
+
+struct list_seen {
+	int n;
+	char names[8][64];
+	bool revoked[8];
+	int stop_after;
+};
+
+static int list_cb(void *arg, const struct reg_node *n)
+{
+	struct list_seen *s = arg;
+
+	snprintf(s->names[s->n], 64, "%s", n->name);
+	s->revoked[s->n] = n->revoked_at != 0;
+	s->n++;
+	return s->stop_after && s->n >= s->stop_after;
+}
+
+Test(registry, node_list_order, .init = setup, .fini = teardown)
+{
+	struct registry *r = open_db();
+	struct ctl_prefix p4 = pfx("10.98.0.0/24");
+	struct fake_ca ca = { 0 };
+	struct reg_node n;
+	char err[REGISTRY_ERR_MAX];
+	static const char *const names[] = { "c", "a", "b", "d" };
+
+	for (int i = 0; i < 4; i++) {
+		add_token(r, i, names[i], "", "", 0, 100);
+		cr_assert_eq(enroll(r, i, i, 10, &p4, NULL, &ca, &n), REG_OK);
+	}
+	cr_assert_eq(registry_node_revoke(r, "c", 20, NULL, err), REG_OK);
+
+	struct list_seen s = { 0 };
+
+	cr_assert_eq(registry_node_foreach(r, false, list_cb, &s, err), REG_OK);
+	cr_assert_eq(s.n, 3);
+	cr_assert_str_eq(s.names[0], "a");	/* by VIP: a=.3 b=.4 d=.5 */
+	cr_assert_str_eq(s.names[1], "b");
+	cr_assert_str_eq(s.names[2], "d");
+	memset(&s, 0, sizeof(s));
+	cr_assert_eq(registry_node_foreach(r, true, list_cb, &s, err), REG_OK);
+	cr_assert_eq(s.n, 4);
+	cr_assert_str_eq(s.names[3], "c");
+	cr_assert(s.revoked[3]);
+	cr_assert_not(s.revoked[0]);
+	memset(&s, 0, sizeof(s));
+	s.stop_after = 2;
+	cr_assert_eq(registry_node_foreach(r, true, list_cb, &s, err), REG_OK);
+	cr_assert_eq(s.n, 2);
+	registry_close(r);
+}
+
+Test(registry, two_handles_share_the_database, .init = setup, .fini = teardown)
+{
+	struct registry *a = open_db(), *b = open_db();
+	struct ctl_prefix p4 = pfx("10.98.0.0/24");
+	struct fake_ca ca = { 0 };
+	struct reg_node n;
+	char err[REGISTRY_ERR_MAX];
+
+	add_token(a, 1, "x", "", "", 0, 100);
+	cr_assert_eq(enroll(b, 1, 1, 10, &p4, NULL, &ca, &n), REG_OK);
+	cr_assert_eq(registry_node_revoke(a, "x", 20, NULL, err), REG_OK);
+	cr_assert_eq(registry_node_by_name(b, "x", &n, err), REG_NOT_FOUND);
+	registry_close(a);
+	registry_close(b);
+}
+
+/* ---- crash atomicity: a child enrolls and is killed inside the
+ * transaction (the hook tells the parent, then sleeps). -------------------- */
+
+struct crash_arg {
+	const char *stage;
+	int fd;
+};
+
+static void crash_hook(void *arg, const char *stage)
+{
+	struct crash_arg *c = arg;
+
+	if (strcmp(stage, c->stage) == 0) {
+		(void)!write(c->fd, "x", 1);
+		pause();
+	}
+}
+
+static void crash_at(const char *stage)
+{
+	int pfd[2];
+	pid_t pid;
+	char ch;
+
+	cr_assert_eq(pipe(pfd), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct registry *r = NULL;
+		char err[REGISTRY_ERR_MAX];
+		struct crash_arg ca = { stage, pfd[1] };
+		struct fake_ca fca = { 0 };
+		struct ctl_prefix p4;
+		struct reg_node n;
+		uint8_t h[REG_TOKEN_HASH_LEN], pub[PKI_PUB_LEN];
+
+		close(pfd[0]);
+		if (registry_open(dbpath, &r, err) != REG_OK ||
+		    ctl_prefix_parse(&p4, "10.98.0.0/24") != 0)
+			_exit(3);
+		registry_set_test_hook(r, crash_hook, &ca);
+		hash_of(h, 1);
+		pub_of(pub, 1);
+		(void)!registry_enroll(r, h, pub, 10, &p4, NULL, fake_issue, &fca, &n, err);
+		(void)!write(pfd[1], "d", 1);	/* finished: the stage was never hit */
+		_exit(0);
+	}
+	close(pfd[1]);
+	cr_assert_eq(read(pfd[0], &ch, 1), 1);
+	cr_assert_eq(ch, 'x', "stage %s not reached", stage);
+	cr_assert_eq(kill(pid, SIGKILL), 0);
+	int status;
+
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFSIGNALED(status));
+	close(pfd[0]);
+}
+
+Test(registry, crash_inside_enrollment_leaves_nothing, .init = setup, .fini = teardown)
+{
+	static const char *const stages[] = { "issued", "inserted", "token" };
+	struct registry *r = open_db();
+
+	add_token(r, 1, "victim", "", "", 0, 100);
+	registry_close(r);
+	for (size_t i = 0; i < 3; i++) {
+		crash_at(stages[i]);
+		r = open_db();
+		struct reg_counts c = counts(r, 10);
+		struct reg_token t;
+		struct reg_node n;
+		uint8_t h[REG_TOKEN_HASH_LEN];
+		char err[REGISTRY_ERR_MAX];
+
+		cr_assert_eq(c.nodes, 0, "stage %s left a node", stages[i]);
+		cr_assert_eq(c.revoked, 0);
+		hash_of(h, 1);
+		cr_assert_eq(registry_token_get(r, h, &t, err), REG_OK);
+		cr_assert_eq(t.used_at, 0, "stage %s left the token used", stages[i]);
+		cr_assert_eq(registry_node_by_name(r, "victim", &n, err), REG_NOT_FOUND);
+		registry_close(r);
+	}
+	/* and after all that, the enrollment goes through whole */
+	r = open_db();
+	struct fake_ca ca = { 0 };
+	struct ctl_prefix p4 = pfx("10.98.0.0/24");
+	struct reg_node n;
+
+	cr_assert_eq(enroll(r, 1, 1, 10, &p4, NULL, &ca, &n), REG_OK);
+	cr_assert_str_eq(n.name, "victim");
+	registry_close(r);
+	r = open_db();
+	cr_assert_eq(counts(r, 10).nodes, 1);
+	cr_assert_eq(counts(r, 10).tokens_pending, 0);
+	registry_close(r);
+}
