@@ -273,5 +273,9 @@ const char *ctl_ip_fmt(const struct ctl_ip *ip, char out[static CTL_ADDRSTRLEN])
 const char *ctl_prefix_fmt(const struct ctl_prefix *p, char out[static CTL_ADDRSTRLEN]);
 const char *ctl_endpoint_fmt(const struct ctl_endpoint *e, char out[static CTL_ADDRSTRLEN]);
 bool ctl_prefix_contains(const struct ctl_prefix *p, const struct ctl_ip *ip);
+/* af is 4 or 6, len <= 32 / 128 and every host bit is zero. */
+bool ctl_prefix_valid(const struct ctl_prefix *p);
+/* A node name: 1..CTL_NAME_MAX chars of [a-z0-9.-], the first [a-z0-9]. */
+bool ctl_name_valid(const char *s);
 
 #endif
