@@ -76,6 +76,8 @@ int tun_open(struct tun *t, const char *name, unsigned flags, char err[static TU
 	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
 	if (flags & TUN_O_VNET_HDR)
 		ifr.ifr_flags |= IFF_VNET_HDR;
+	if (flags & TUN_O_MULTI_QUEUE)
+		ifr.ifr_flags |= IFF_MULTI_QUEUE;
 	if (!exists && !strchr(name, '%'))
 		ifr.ifr_flags |= IFF_TUN_EXCL;	/* lose a creation race loudly */
 	if (ioctl(t->fd, TUNSETIFF, &ifr) < 0) {
@@ -85,13 +87,16 @@ int tun_open(struct tun *t, const char *name, unsigned flags, char err[static TU
 				 name, strerror(e));
 		else if (exists)
 			snprintf(err, TUN_ERR_MAX, "cannot attach to existing device '%s': %s "
-				 "(it must be a TUN in tun mode without multi_queue)", name, strerror(e));
+				 "(it must be a TUN in tun mode, %s)", name, strerror(e),
+				 (flags & TUN_O_MULTI_QUEUE) ? "created multi_queue" : "without multi_queue");
 		else
 			snprintf(err, TUN_ERR_MAX, "cannot create TUN '%s': %s", name, strerror(e));
 		goto fail;
 	}
 	snprintf(t->ifname, sizeof t->ifname, "%s", ifr.ifr_name);
 	t->vnet_hdr = flags & TUN_O_VNET_HDR;
+	t->multi_queue = flags & TUN_O_MULTI_QUEUE;
+	t->nonblock = flags & TUN_O_NONBLOCK;
 
 	memset(&ifr, 0, sizeof ifr);
 	if (ioctl(t->fd, TUNGETIFF, &ifr) == 0)
@@ -128,6 +133,38 @@ fail:
 	init(t);
 	errno = e;
 	return -1;
+}
+
+int tun_queue_open(struct tun *t, char err[static TUN_ERR_MAX])
+{
+	struct ifreq ifr;
+	int fd, e, sz = VNET_HDR_LEN;
+
+	if (t->fd < 0 || !t->multi_queue) {
+		snprintf(err, TUN_ERR_MAX, "cannot add a queue to '%s': not opened multi-queue",
+			 t->fd < 0 ? "(closed)" : t->ifname);
+		errno = EINVAL;
+		return -1;
+	}
+	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | (t->nonblock ? O_NONBLOCK : 0));
+	if (fd < 0) {
+		e = errno;
+		snprintf(err, TUN_ERR_MAX, "cannot open /dev/net/tun: %s", strerror(e));
+		errno = e;
+		return -1;
+	}
+	memset(&ifr, 0, sizeof ifr);
+	snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", t->ifname);
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_MULTI_QUEUE | (t->vnet_hdr ? IFF_VNET_HDR : 0);
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0 ||
+	    (t->vnet_hdr && ioctl(fd, TUNSETVNETHDRSZ, &sz) < 0)) {
+		e = errno;
+		close(fd);
+		snprintf(err, TUN_ERR_MAX, "cannot add a queue to '%s': %s", t->ifname, strerror(e));
+		errno = e;
+		return -1;
+	}
+	return fd;
 }
 
 void tun_close(struct tun *t)

@@ -57,6 +57,9 @@
 					 * starts with a 10-byte virtio_net_hdr
 					 * (see vnet.h); offloads stay off until
 					 * tun_set_offload() */
+#define TUN_O_MULTI_QUEUE 0x4		/* IFF_MULTI_QUEUE: more queues with
+					 * tun_queue_open(); an existing device
+					 * must have been created multi_queue */
 
 /* An address with prefix length, or a route destination (host bits zero). */
 struct tun_prefix {
@@ -72,6 +75,8 @@ struct tun {
 	unsigned mtu;			/* as last set/read by us */
 	bool persistent_attached;	/* device existed: never delete it */
 	bool vnet_hdr;			/* opened with TUN_O_VNET_HDR */
+	bool multi_queue;		/* opened with TUN_O_MULTI_QUEUE */
+	bool nonblock;			/* opened with TUN_O_NONBLOCK */
 	unsigned features;		/* TUNGETFEATURES (IFF_* bits) */
 	unsigned offloads;		/* TUN_F_* currently set by us */
 
@@ -104,6 +109,17 @@ int tun_open(struct tun *t, const char *name, unsigned flags, char err[static TU
  * and its routes and addresses with it). Safe to call twice.
  */
 void tun_close(struct tun *t);
+
+/*
+ * Open one more queue of a multi-queue device (TUN_O_MULTI_QUEUE): returns
+ * a new fd (O_CLOEXEC, plus O_NONBLOCK / vnet header as for t) that the
+ * caller owns and closes, or -1 + err. The kernel spreads locally sent
+ * flows over the queues by hash; each queue fd can read and write. A
+ * created device vanishes when its last queue fd closes. Offloads set with
+ * tun_set_offload() apply to the device, whichever queue set them.
+ */
+int tun_queue_open(struct tun *t, char err[static TUN_ERR_MAX])
+	__attribute__((warn_unused_result));
 
 /*
  * One packet per call: returns its length, 0 never, -1 with errno

@@ -815,3 +815,110 @@ Test(tun, offload_probe_and_csum_completion)
 	tun_close(&t);
 	nl_close(&nl);
 }
+
+/* ---- multi-queue and crash recovery --------------------------------------- */
+
+Test(tun, multi_queue_second_queue)
+{
+	char err[TUN_ERR_MAX];
+	struct tun t, one;
+	struct nl nl;
+	struct tun_config c;
+	uint8_t buf[2048];
+	int q, got[2] = { 0, 0 }, fds[2];
+
+	netns_enter();
+	cr_assert_eq(tun_open(&one, "mvt-single", 0, err), 0, "%s", err);
+	cr_assert_eq(tun_queue_open(&one, err), -1, "not multi-queue");
+	cr_assert(strstr(err, "mvt-single"), "%s", err);
+	tun_close(&one);
+
+	cr_assert_eq(tun_open(&t, NULL, TUN_O_MULTI_QUEUE | TUN_O_NONBLOCK, err), 0, "%s", err);
+	q = tun_queue_open(&t, err);
+	cr_assert_geq(q, 0, "%s", err);
+	open_nl(&nl);
+	std_config(&c, 0);
+	cr_assert_eq(tun_configure(&t, &nl, &c, err), 0, "%s", err);
+	/* 32 flows (source ports): every datagram comes out of exactly one queue */
+	for (int i = 0; i < 32; i++) {
+		int fd = socket(AF_INET, SOCK_DGRAM, 0);
+		send_udp(AF_INET, "10.200.0.8", (uint16_t)(6000 + i), "mq", fd);
+		close(fd);
+	}
+	fds[0] = t.fd;
+	fds[1] = q;
+	for (int idle = 0; idle < 3;) {
+		struct pollfd p[2] = { { fds[0], POLLIN, 0 }, { fds[1], POLLIN, 0 } };
+
+		if (poll(p, 2, 300) <= 0) {
+			idle++;
+			continue;
+		}
+		for (int k = 0; k < 2; k++) {
+			ssize_t n;
+
+			while ((n = read(fds[k], buf, sizeof buf)) > 0)
+				if ((buf[0] >> 4) == 4 && buf[9] == 17 && buf[16 + 3] == 8)
+					got[k]++;
+		}
+	}
+	cr_assert_eq(got[0] + got[1], 32, "queue 0 %d + queue 1 %d", got[0], got[1]);
+	cr_log_info("flows per queue: %d / %d", got[0], got[1]);
+	/* the second queue can write too */
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(4445) };
+	inet_pton(AF_INET, "10.98.0.5", &sa.sin_addr);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	struct timeval tv = { 2, 0 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	size_t n = build_udp(4, buf, "10.200.0.9", "10.98.0.5", 1, 4445, "q1", 2);
+	cr_assert_eq(write(q, buf, n), (ssize_t)n);
+	cr_assert_eq(recv(fd, buf, sizeof buf, 0), 2);
+	close(fd);
+	/* the device lives while any queue is open */
+	char name[IFNAMSIZ];
+	snprintf(name, sizeof name, "%s", t.ifname);
+	tun_close(&t);
+	cr_assert_neq(if_nametoindex(name), 0);
+	close(q);
+	cr_assert_eq(if_nametoindex(name), 0);
+	nl_close(&nl);
+}
+
+Test(tun, restart_after_crash_adopts_leftovers)
+{
+	char err[TUN_ERR_MAX];
+	struct tun_config c;
+	struct tun t;
+	struct nl nl;
+	pid_t pid;
+	int st;
+
+	netns_enter();
+	cr_assert_eq(sh("ip tuntap add name mvtc0 mode tun user nobody"), 0);
+	std_config(&c, 1400);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		/* configure, then die without unconfiguring (SIGKILL-like) */
+		if (tun_open(&t, "mvtc0", 0, err) < 0 || nl_open(&nl, err) < 0 ||
+		    tun_configure(&t, &nl, &c, err) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child failed");
+	cr_assert(JQ("-4 route show dev mvtc0", "length == 2"), "leftover routes present");
+
+	cr_assert_eq(tun_open(&t, "mvtc0", 0, err), 0, "%s", err);
+	open_nl(&nl);
+	cr_assert_eq(tun_configure(&t, &nl, &c, err), 0, "restart: %s", err);
+	cr_assert_eq(t.n_addrs, 2);
+	cr_assert_eq(t.n_routes, 4);
+	cr_assert_eq(tun_unconfigure(&t, &nl, err), 0, "%s", err);
+	tun_close(&t);
+	cr_assert(JQ("addr show dev mvtc0", "[.[0].addr_info[] | select(.scope==\"global\")] | length == 0"));
+	cr_assert(JQ("route show dev mvtc0", "length == 0"));
+	cr_assert(JQ("-6 route show dev mvtc0", "[.[] | select(.protocol==\"static\")] | length == 0"));
+	nl_close(&nl);
+}
