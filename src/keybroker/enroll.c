@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* enroll.c - ENROLL_REQ on a connection without a client certificate
+ * (DESIGN.md step 1). The token secret is hashed at once; the registry does
+ * the whole enrollment in one transaction; a refusal changes nothing. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "crypto/ct.h"
+#include "crypto/hash.h"
+#include "keybroker/broker.h"
+#include "keybroker/registry.h"
+
+static const char *refusal_text(enum reg_result r)
+{
+	switch (r) {
+	case REG_TOKEN_UNKNOWN:
+		return "unknown token (mistyped, or never created here)";
+	case REG_TOKEN_USED:
+		return "token already used";
+	case REG_TOKEN_EXPIRED:
+		return "token expired";
+	case REG_NAME_TAKEN:
+		return "a node with this name is already enrolled";
+	case REG_PUB_TAKEN:
+		return "this public key was enrolled before";
+	case REG_POOL_FULL:
+		return "no free overlay address left";
+	default:
+		return registry_strerror(r);
+	}
+}
+
+int enroll_handle(struct conn *c, const struct ctl_enroll_req *req)
+{
+	struct kbd *kb = c->kb;
+	uint8_t hash[REG_TOKEN_HASH_LEN];
+	char err[REGISTRY_ERR_MAX] = "";
+	char peer[CTL_ADDRSTRLEN];
+	struct reg_node *rn = calloc(1, sizeof *rn);
+	struct ctl_msg *m = calloc(1, sizeof *m);
+	struct ctl_enroll_ok *ok;
+	struct kbnode *n;
+	enum reg_result r;
+
+	ctl_endpoint_fmt(&c->peer, peer);
+	if (!rn || !m) {
+		conn_shutdown(c, CTL_CODE_INTERNAL, "out of memory");
+		goto out;
+	}
+	sha256(hash, req->token_secret, CTL_TOKEN_SECRET_LEN);
+	if (req->pub[0] != 0x04) {
+		kb->cnt.enroll_refused++;
+		conn_shutdown(c, CTL_CODE_PROTOCOL, "public key is not an uncompressed P-256 point");
+		goto out;
+	}
+	r = registry_enroll(kb->reg, hash, req->pub, time(NULL), &kb->st.prefix4,
+			    kb->st.has_prefix6 ? &kb->st.prefix6 : NULL,
+			    kbstate_issue_cb, &kb->st, rn, err);
+	if (r != REG_OK) {
+		kb->cnt.enroll_refused++;
+		if (r == REG_ERR_DB) {
+			kb->cnt.db_errors++;
+			log_error("enrollment from %s: registry error: %s", peer, err);
+		} else {
+			log_warn("enrollment from %s refused: %s", peer, refusal_text(r));
+		}
+		conn_shutdown(c, registry_ctl_code(r), "%s", refusal_text(r));
+		goto out;
+	}
+	kb->cnt.enrollments++;
+	log_info("enrolled node %s from %s", rn->name, peer);
+	n = dir_upsert(kb, rn);
+
+	m->type = CTL_ENROLL_OK;
+	ok = &m->u.enroll_ok;
+	snprintf(ok->name, sizeof ok->name, "%s", rn->name);
+	snprintf(ok->broker_name, sizeof ok->broker_name, "%s", kb->st.name);
+	ok->vip4 = rn->vip4;
+	ok->has_vip6 = rn->has_vip6;
+	ok->vip6 = rn->vip6;
+	ok->prefix4 = kb->st.prefix4;
+	ok->has_prefix6 = kb->st.has_prefix6;
+	ok->prefix6 = kb->st.prefix6;
+	ok->n_routes = rn->n_routes > CTL_MAX_PREFIXES ? CTL_MAX_PREFIXES : rn->n_routes;
+	memcpy(ok->routes, rn->route, ok->n_routes * sizeof ok->routes[0]);
+	ok->cert_len = rn->cert_len;
+	memcpy(ok->cert, rn->cert, rn->cert_len);
+	ok->ca_len = (uint16_t)kb->st.ca_len;
+	memcpy(ok->ca, kb->st.ca_der, kb->st.ca_len);
+	(void)conn_send(c, m);
+	conn_shutdown(c, CTL_CODE_NONE, "enrolled");
+	if (n && n->n_routes)
+		broker_routes_changed(kb);
+out:
+	ct_wipe(hash, sizeof hash);
+	free(rn);
+	free(m);
+	return 0;
+}
