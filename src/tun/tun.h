@@ -177,6 +177,9 @@ struct tun_config {
  * another device is an error. On any error, everything done so far is
  * rolled back (as tun_unconfigure) and -1 returned with err naming the item.
  * Must not be called twice without tun_unconfigure() in between.
+ * Note: the kernel finishes a new IPv6 address (its local route) in a
+ * workqueue shortly after acking it, so packets to it written into the TUN
+ * in the first milliseconds may be dropped; sending from it works at once.
  */
 int tun_configure(struct tun *t, struct nl *nl, const struct tun_config *cfg,
 		  char err[static TUN_ERR_MAX]) __attribute__((warn_unused_result));

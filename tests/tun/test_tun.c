@@ -330,6 +330,21 @@ Test(tun, udp_from_socket_is_read_from_tun)
 	nl_close(&nl);
 }
 
+/*
+ * The kernel finishes an IPv6 address (local route for receiving) in a
+ * workqueue after acking RTM_NEWADDR, even with IFA_F_NODAD: wait for it
+ * before injecting packets addressed to it.
+ */
+static void wait_local6(const char *addr)
+{
+	for (int i = 0; i < 200; i++) {
+		if (JQ("-6 route show table local", "any(.[]; .dst==\"%s\")", addr))
+			return;
+		usleep(10000);
+	}
+	cr_assert_fail("local route for %s never appeared", addr);
+}
+
 static void write_delivers(int ver)
 {
 	int af = ver == 4 ? AF_INET : AF_INET6;
@@ -345,6 +360,8 @@ static void write_delivers(int ver)
 
 	netns_enter();
 	open_configured(&t, &nl, 0, 0);
+	if (ver == 6)
+		wait_local6(vip);
 	fd = socket(af, SOCK_DGRAM, 0);
 	cr_assert_geq(fd, 0);
 	if (ver == 4) {
