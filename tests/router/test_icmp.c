@@ -6,6 +6,7 @@
  */
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -513,4 +514,62 @@ Test(packet, parse_v6)
 	pkt[0] = 0x70;
 	cr_assert_eq(router_pkt_parse(&p, pkt, len), -1);
 	cr_assert_eq(router_pkt_af(pkt, len), 0);
+}
+
+/* Random headers (version nibble forced to 4 or 6, lengths around the
+ * edges): the parser must stay inside the buffer (ASan watches), report
+ * lengths within it, and any ICMP built must verify. */
+Test(packet, random_headers_stay_in_bounds, .timeout = 60)
+{
+	uint64_t x = 0xd1b54a32d192ed03ull;
+	uint8_t *buf;
+	int i, parsed = 0, built4 = 0, built6 = 0;
+
+	init_vips();
+	for (i = 0; i < 20000; i++) {
+		struct router_pkt p;
+		size_t len, j;
+		ssize_t n;
+
+		x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+		len = (size_t)(x % 160);
+		buf = malloc(len ? len : 1);	/* exact size: overreads are caught */
+		for (j = 0; j < len; j++) {
+			x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+			buf[j] = (uint8_t)x;
+		}
+		if (len) {
+			buf[0] = (uint8_t)((x & 1 ? 0x40 : 0x60) | (buf[0] & 0x0f));
+			if (len >= 6 && (x & 6) == 0) {	/* make the length fields fit often */
+				if (buf[0] >> 4 == 4) {
+					buf[0] = 0x45;
+					put16(buf + 2, (unsigned)len);
+					if (len >= 8)	/* mostly unfragmented */
+						put16(buf + 6, (x & 8) ? DF : 0);
+				} else if (len >= 40) {
+					put16(buf + 4, (unsigned)(len - 40));
+				}
+			}
+		}
+		if (router_pkt_parse(&p, buf, len) == 0) {
+			parsed++;
+			cr_assert_leq(p.total_len, len);
+			cr_assert_leq(p.hdr_len, p.total_len);
+			cr_assert(p.src >= buf && p.dst + (p.af == 4 ? 4 : 16) <= buf + len);
+			n = icmp_build_unreach(out, sizeof out, ICMP_UNREACH_HOST, buf, len,
+					       p.af == 4 ? vip4 : vip6);
+			cr_assert_geq(n, 0);
+			if (n > 0 && p.af == 4) {
+				check4(out, n, buf, p.total_len, 3, 1, vip4);
+				built4++;
+			} else if (n > 0) {
+				check6(out, n, buf, p.total_len, 1, 3, vip6);
+				built6++;
+			}
+		}
+		free(buf);
+	}
+	cr_log_info("parsed %d, ICMP built v4 %d v6 %d", parsed, built4, built6);
+	cr_assert_gt(built4, 500, "the random input reaches the builder (v4: %d)", built4);
+	cr_assert_gt(built6, 100, "the random input reaches the builder (v6: %d)", built6);
 }
