@@ -63,7 +63,9 @@ static void chapol_vector(void)
 
 Test(aead_chapol, rfc8439_2_8_2_fast)
 {
-	cr_assert_str_eq(aead_impl_name(AEAD_CHACHA20_POLY1305), "ct+ctmulq");
+#if defined(__x86_64__)
+	cr_assert_str_eq(aead_impl_name(AEAD_CHACHA20_POLY1305), "sse2+ctmulq");
+#endif
 	chapol_vector();
 }
 
