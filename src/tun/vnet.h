@@ -55,6 +55,34 @@ void vnet_hdr_build(const struct vnet_hdr *h, uint8_t out[static VNET_HDR_LEN]);
 int vnet_csum_finish(const struct vnet_hdr *h, uint8_t *pkt, size_t len)
 	__attribute__((warn_unused_result));
 
+/*
+ * Segment a packet read from a TUN with TSO/USO offloads (TUN_F_TSO4/6,
+ * TUN_F_USO4/6) into wire-ready IP packets, as the kernel's software GSO
+ * would: pkt[0..len) is the IP packet after the vnet header h.
+ *  - VNET_GSO_NONE: one segment, a copy, NEEDS_CSUM finished.
+ *  - VNET_GSO_TCPV4/TCPV6 (+ECN): each segment carries gso_size payload
+ *    bytes (the last one the rest); TCP seq advances, FIN/PSH stay only on
+ *    the last segment, CWR only on the first; IPv4 ID increments per
+ *    segment; IPv4 header and TCP checksums are computed in full.
+ *  - VNET_GSO_UDP_L4: each segment is a UDP datagram of gso_size payload
+ *    (last one shorter) with its own length and full checksum.
+ * IPv6 extension headers and the old UFO (VNET_GSO_UDP) are refused, as is
+ * an L4 protocol or IP version that does not match gso_type, or a
+ * csum_start that is not the L4 header offset.
+ * Output: segment k is out[segs[k].off .. + segs[k].len), contiguous.
+ * Returns the segment count (>= 1), or -1 with errno EINVAL (malformed or
+ * unsupported) or ENOSPC (more than max_segs segments, or out_cap too
+ * small: it needs len + (count - 1) * header length).
+ */
+struct vnet_seg {
+	size_t off;
+	size_t len;
+};
+
+int vnet_gso_segment(const struct vnet_hdr *h, const uint8_t *pkt, size_t len,
+		     uint8_t *out, size_t out_cap, struct vnet_seg *segs, size_t max_segs)
+	__attribute__((warn_unused_result));
+
 /* RFC 1071 one's-complement sum of buf (no fold, no complement); add
  * several with vnet_csum_fold(a + b). */
 uint32_t vnet_csum_partial(const uint8_t *buf, size_t len, uint32_t sum);

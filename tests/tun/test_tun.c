@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <linux/if_tun.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -939,3 +940,96 @@ Test(tun, restart_after_crash_adopts_leftovers)
 	cr_assert(JQ("-6 route show dev mvtc0", "[.[] | select(.protocol==\"static\")] | length == 0"));
 	nl_close(&nl);
 }
+
+/* ---- GSO against the kernel ------------------------------------------------ */
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+
+/* Send 3500 bytes as one UDP_SEGMENT=1000 send from fd to dst:5000. */
+static void send_gso(int af, int fd, const char *dst, uint8_t *data, size_t n)
+{
+	int gso = 1000;
+	struct sockaddr_storage ss = { 0 };
+	socklen_t sl;
+
+	cr_assert_eq(setsockopt(fd, SOL_UDP, UDP_SEGMENT, &gso, sizeof gso), 0, "%s", strerror(errno));
+	if (af == AF_INET) {
+		struct sockaddr_in *s = (struct sockaddr_in *)&ss;
+		s->sin_family = AF_INET;
+		s->sin_port = htons(5000);
+		inet_pton(AF_INET, dst, &s->sin_addr);
+		sl = sizeof *s;
+	} else {
+		struct sockaddr_in6 *s = (struct sockaddr_in6 *)&ss;
+		s->sin6_family = AF_INET6;
+		s->sin6_port = htons(5000);
+		inet_pton(AF_INET6, dst, &s->sin6_addr);
+		sl = sizeof *s;
+	}
+	cr_assert_eq(sendto(fd, data, n, 0, (struct sockaddr *)&ss, sl), (ssize_t)n, "%s", strerror(errno));
+}
+
+static void uso_matches_kernel(int ver)
+{
+	int af = ver == 4 ? AF_INET : AF_INET6;
+	const char *dst = ver == 4 ? "10.200.0.7" : "fd00:200::7";
+	static uint8_t data[3500], super[70000], ours[80000], theirs[4][2048];
+	struct vnet_seg segs[8];
+	char err[TUN_ERR_MAX];
+	struct tun_offloads o;
+	struct vnet_hdr vh;
+	struct tun t;
+	struct nl nl;
+	size_t n, tl[4];
+	int fd, r;
+
+	for (size_t i = 0; i < sizeof data; i++)
+		data[i] = (uint8_t)(i * 13 + 5);
+	netns_enter();
+	open_configured(&t, &nl, TUN_O_VNET_HDR | TUN_O_NONBLOCK, 0);
+	cr_assert_eq(tun_probe_offloads(&t, &o, err), 0, "%s", err);
+	if (!(o.accepted & TUN_F_USO4))
+		cr_skip_test("kernel without USO (needs 6.2)");
+	fd = socket(af, SOCK_DGRAM, 0);
+
+	/* 1. with USO: one super-packet, segmented by us */
+	cr_assert_eq(tun_set_offload(&t, TUN_F_CSUM | TUN_F_USO4 | TUN_F_USO6, err), 0, "%s", err);
+	send_gso(af, fd, dst, data, sizeof data);
+	n = read_pkt(&t, ver, 17, super, sizeof super, &vh);
+	cr_assert_eq(vh.gso_type, VNET_GSO_UDP_L4, "gso_type %u", vh.gso_type);
+	cr_assert_eq(vh.gso_size, 1000);
+	cr_assert_eq(n, (ver == 4 ? 20 : 40) + 8 + sizeof data);
+	r = vnet_gso_segment(&vh, super, n, ours, sizeof ours, segs, 8);
+	cr_assert_eq(r, 4, "segments: %d (%s)", r, strerror(errno));
+
+	/* 2. without offloads: the kernel segments in software */
+	cr_assert_eq(tun_set_offload(&t, 0, err), 0, "%s", err);
+	send_gso(af, fd, dst, data, sizeof data);
+	for (int k = 0; k < 4; k++) {
+		tl[k] = read_pkt(&t, ver, 17, theirs[k], sizeof theirs[k], &vh);
+		cr_assert_eq(vh.gso_type, VNET_GSO_NONE);
+	}
+	for (int k = 0; k < 4; k++) {
+		const uint8_t *a = ours + segs[k].off, *b = theirs[k];
+
+		cr_assert_eq(segs[k].len, tl[k], "segment %d length", k);
+		cr_assert_eq(udp_check(ver, a, segs[k].len), 0);
+		if (ver == 4) {
+			/* identical but for IPv4 ID (next datagram) and header checksum */
+			cr_assert_arr_eq(a, b, 4, "seg %d", k);
+			cr_assert_arr_eq(a + 6, b + 6, 4, "seg %d", k);
+			cr_assert_arr_eq(a + 12, b + 12, tl[k] - 12, "seg %d", k);
+			cr_assert_eq(fold(sum16(a, 20, 0)), 0);
+		} else {
+			cr_assert_arr_eq(a, b, tl[k], "seg %d identical to the kernel's", k);
+		}
+	}
+	close(fd);
+	tun_close(&t);
+	nl_close(&nl);
+}
+
+Test(tun, uso4_segments_match_kernel) { uso_matches_kernel(4); }
+Test(tun, uso6_segments_match_kernel) { uso_matches_kernel(6); }
