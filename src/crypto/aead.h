@@ -22,6 +22,9 @@
  * (resp. ciphertext); the 16-byte tag is separate. aead_open*() compares
  * the tag in constant time and, on failure, wipes buf[0..len) before
  * returning -1, so unauthenticated plaintext never escapes.
+ * len must stay below 2^36 - 32 bytes (GCM's 32-bit block counter); the data
+ * plane carries at most 64 KiB. Sealing with a cleared or never-initialised
+ * struct aead is a bug and aborts; opening with one returns -1.
  */
 #ifndef MAVPN_CRYPTO_AEAD_H
 #define MAVPN_CRYPTO_AEAD_H

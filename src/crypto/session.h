@@ -75,7 +75,9 @@ int64_t session_seal(struct session_keys *k, uint8_t *pkt, size_t len)
 
 enum session_open_result {
 	SESSION_OPEN_OK = 0,
-	SESSION_OPEN_REPLAY,	/* counter too old or already seen (window unchanged) */
+	SESSION_OPEN_REPLAY,	/* counter too old or already seen (window unchanged;
+				 * payload wiped if the duplicate was only caught
+				 * after decryption by replay_update) */
 	SESSION_OPEN_TAG,	/* authentication failed (window unchanged, output wiped) */
 	SESSION_OPEN_INVALID,	/* no key */
 };
