@@ -541,7 +541,21 @@ out:
 	return res;
 }
 
-int kbstate_load(const char *dir, struct kbstate *st, char err[static KBSTATE_ERR_MAX])
+int kbstate_check_args(const char *listen, const char *prefix4, const char *prefix6,
+		       const char *name, char err[static KBSTATE_ERR_MAX])
+{
+	struct ctl_endpoint ep;
+	struct ctl_prefix p4, p6;
+
+	err[0] = '\0';
+	if (parse_listen(listen, &ep, err) < 0 || parse_prefix4(prefix4, &p4, err) < 0 ||
+	    (prefix6 && parse_prefix6(prefix6, &p6, err) < 0) ||
+	    parse_name(name ? name : KBSTATE_DEFAULT_NAME, err) < 0)
+		return -1;
+	return 0;
+}
+
+static int load(const char *dir, struct kbstate *st, bool keys, char *err)
 {
 	struct pki_cert_info ci;
 	struct stat sb;
@@ -567,25 +581,28 @@ int kbstate_load(const char *dir, struct kbstate *st, char err[static KBSTATE_ER
 	}
 	if (load_conf(dir, st, err) < 0)
 		goto fail;
-	st->ca = calloc(1, sizeof(*st->ca));
-	if (!st->ca) {
-		seterr(err, "out of memory");
-		goto fail;
+	if (keys) {
+		st->ca = calloc(1, sizeof(*st->ca));
+		if (!st->ca) {
+			seterr(err, "out of memory");
+			goto fail;
+		}
 	}
 	if (load_cert(dir, KBSTATE_CA_CRT, st->ca_der, &st->ca_len, err) < 0 ||
-	    load_cert(dir, KBSTATE_SRV_CRT, st->server_der, &st->server_len, err) < 0 ||
-	    load_key(dir, KBSTATE_CA_KEY, &st->ca->key, err) < 0 ||
-	    load_key(dir, KBSTATE_SRV_KEY, &st->server_key, err) < 0)
+	    load_cert(dir, KBSTATE_SRV_CRT, st->server_der, &st->server_len, err) < 0)
+		goto fail;
+	if (keys && (load_key(dir, KBSTATE_CA_KEY, &st->ca->key, err) < 0 ||
+		     load_key(dir, KBSTATE_SRV_KEY, &st->server_key, err) < 0))
 		goto fail;
 	pki_fingerprint(st->ca_fpr, st->ca_der, st->ca_len);
 	/* The four files must belong together. */
 	if (pki_cert_parse(&ci, st->ca_der, st->ca_len) != 0 || !ci.is_ca ||
-	    !ct_memeq(ci.pub, st->ca->key.pub, PKI_PUB_LEN)) {
+	    (keys && !ct_memeq(ci.pub, st->ca->key.pub, PKI_PUB_LEN))) {
 		seterr(err, "%s/%s does not match %s", dir, KBSTATE_CA_CRT, KBSTATE_CA_KEY);
 		goto fail;
 	}
 	if (pki_cert_parse(&ci, st->server_der, st->server_len) != 0 ||
-	    !ct_memeq(ci.pub, st->server_key.pub, PKI_PUB_LEN)) {
+	    (keys && !ct_memeq(ci.pub, st->server_key.pub, PKI_PUB_LEN))) {
 		seterr(err, "%s/%s does not match %s", dir, KBSTATE_SRV_CRT, KBSTATE_SRV_KEY);
 		goto fail;
 	}
@@ -604,6 +621,16 @@ int kbstate_load(const char *dir, struct kbstate *st, char err[static KBSTATE_ER
 fail:
 	kbstate_free(st);
 	return -1;
+}
+
+int kbstate_load(const char *dir, struct kbstate *st, char err[static KBSTATE_ERR_MAX])
+{
+	return load(dir, st, true, err);
+}
+
+int kbstate_load_public(const char *dir, struct kbstate *st, char err[static KBSTATE_ERR_MAX])
+{
+	return load(dir, st, false, err);
 }
 
 void kbstate_free(struct kbstate *st)

@@ -103,6 +103,19 @@ int kbstate_init(const char *dir, const char *listen, const char *prefix4,
 int kbstate_load(const char *dir, struct kbstate *st, char err[static KBSTATE_ERR_MAX])
 	__attribute__((warn_unused_result));
 
+/* The same without the two private keys (st->ca NULL, server_key zero):
+ * for admin commands that only need the configuration and the CA
+ * certificate (token create, node list, status). */
+int kbstate_load_public(const char *dir, struct kbstate *st,
+			char err[static KBSTATE_ERR_MAX])
+	__attribute__((warn_unused_result));
+
+/* Check init's arguments without touching the disk (same rules and
+ * messages as kbstate_init). 0 or -1 + err. */
+int kbstate_check_args(const char *listen, const char *prefix4, const char *prefix6,
+		       const char *name, char err[static KBSTATE_ERR_MAX])
+	__attribute__((warn_unused_result));
+
 /* Wipe the keys and free the CA part. Safe on a zeroed or freed struct. */
 void kbstate_free(struct kbstate *st);
 
