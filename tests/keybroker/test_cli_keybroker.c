@@ -1,0 +1,325 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Runs the built mavpn-keybroker binary (path in $MAVPN_KEYBROKER): init,
+ * token create (decoded and checked against openssl), node list --json,
+ * node revoke and policy reload without a daemon, usage errors (exit 2,
+ * the bad value named). */
+#include <criterion/criterion.h>
+
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crypto/hash.h"
+#include "keybroker/kbstate.h"
+#include "keybroker/registry.h"
+#include "proto/token.h"
+
+#define OUT_MAX 65536
+
+static char tmpdir[256];
+static char dir[300];
+static char out[OUT_MAX], errout[OUT_MAX];
+
+static void setup(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/mavpn-test-cli-%ld-XXXXXX", (long)getpid());
+	cr_assert_not_null(mkdtemp(tmpdir));
+	snprintf(dir, sizeof(dir), "%s/kb", tmpdir);
+	cr_assert_not_null(getenv("MAVPN_KEYBROKER"), "MAVPN_KEYBROKER not set");
+}
+
+static void teardown(void)
+{
+	char cmd[300];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	(void)system(cmd);
+}
+
+static void slurp(int fd, char *buf)
+{
+	size_t n = 0;
+	ssize_t r;
+
+	lseek(fd, 0, SEEK_SET);
+	while (n < OUT_MAX - 1 && (r = read(fd, buf + n, OUT_MAX - 1 - n)) > 0)
+		n += (size_t)r;
+	buf[n] = '\0';
+	close(fd);
+}
+
+/* Run mavpn-keybroker with the NULL-terminated arguments; stdout/stderr
+ * land in out/errout. Returns the exit code. */
+static int kb(const char *a0, ...)
+{
+	const char *argv[32];
+	int n = 0;
+	va_list ap;
+	char o[400], e[400];
+
+	argv[n++] = getenv("MAVPN_KEYBROKER");
+	va_start(ap, a0);
+	for (const char *a = a0; a && n < 31; a = va_arg(ap, const char *))
+		argv[n++] = a;
+	va_end(ap);
+	argv[n] = NULL;
+	snprintf(o, sizeof(o), "%s/stdout", tmpdir);
+	snprintf(e, sizeof(e), "%s/stderr", tmpdir);
+	int fo = open(o, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	int fe = open(e, O_RDWR | O_CREAT | O_TRUNC, 0600);
+
+	cr_assert(fo >= 0 && fe >= 0);
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		dup2(fo, 1);
+		dup2(fe, 2);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	int st;
+
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	slurp(fo, out);
+	slurp(fe, errout);
+	cr_assert(WIFEXITED(st), "killed by signal");
+	return WEXITSTATUS(st);
+}
+
+static void init_state(void)
+{
+	int rc = kb("init", "-d", dir, "--listen", "127.0.0.1:4500", "--prefix", "10.98.0.0/24",
+		    "--prefix6", "fd00:98::/64", NULL);
+
+	cr_assert_eq(rc, 0, "init: %s", errout);
+}
+
+Test(cli, init_prints_summary_and_refuses_twice, .init = setup, .fini = teardown)
+{
+	init_state();
+	cr_assert(strstr(out, "10.98.0.0/24") && strstr(out, "SHA256"), "%s", out);
+	cr_assert_eq(kb("init", "-d", dir, "--listen", "127.0.0.1:4500", "--prefix",
+			"10.98.0.0/24", NULL), 1);
+	cr_assert(strstr(errout, "already holds"), "%s", errout);
+}
+
+Test(cli, token_create_decodes_and_pins_the_ca, .init = setup, .fini = teardown)
+{
+	struct token t;
+	char line[256] = "", cmd[512], hex[100] = "";
+	uint8_t h[32];
+	struct kbstate st;
+	struct registry *r;
+	struct reg_token rt;
+	char err[KBSTATE_ERR_MAX], rerr[REGISTRY_ERR_MAX];
+	int64_t before = (int64_t)time(NULL);
+
+	init_state();
+	cr_assert_eq(kb("token", "create", "-d", dir, "gw1", "--tag", "gateway", "--route",
+			"10.200.0.0/24", "--tag", "lab", "--route", "fd00:200::/64", "--ttl", "15m",
+			NULL), 0, "%s", errout);
+	/* stdout is the token alone, one line */
+	size_t len = strlen(out);
+
+	cr_assert_gt(len, 10);
+	cr_assert_eq(out[len - 1], '\n');
+	cr_assert_eq(strchr(out, '\n'), out + len - 1, "more than one line: %s", out);
+	out[len - 1] = '\0';
+	cr_assert_eq(strncmp(out, TOKEN_PREFIX, strlen(TOKEN_PREFIX)), 0, "%s", out);
+	cr_assert_eq(token_decode(&t, out), TOKEN_OK);
+
+	/* its fingerprint is the CA's, as openssl computes it */
+	snprintf(cmd, sizeof(cmd), "openssl x509 -in '%s/ca.crt' -noout -fingerprint -sha256", dir);
+	FILE *p = popen(cmd, "r");
+
+	cr_assert_not_null(fgets(line, sizeof(line), p));
+	pclose(p);
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 3 * i, sizeof(hex) - 3 * (size_t)i, "%02X%s", t.ca_fpr[i],
+			 i < 31 ? ":" : "");
+	cr_assert(strstr(line, hex), "openssl: %s token: %s", line, hex);
+
+	/* the registry holds SHA-256(secret) with the name, tags, routes, expiry */
+	cr_assert_eq(kbstate_load_public(dir, &st, err), 0, "%s", err);
+	cr_assert_eq(registry_open(st.registry_path, &r, rerr), REG_OK);
+	sha256(h, t.secret, sizeof(t.secret));
+	cr_assert_eq(registry_token_get(r, h, &rt, rerr), REG_OK);
+	cr_assert_str_eq(rt.name, "gw1");
+	cr_assert_str_eq(rt.tags, "gateway lab");
+	cr_assert_str_eq(rt.routes, "10.200.0.0/24 fd00:200::/64");
+	cr_assert_geq(rt.expires, before + 900);
+	cr_assert_leq(rt.expires, (int64_t)time(NULL) + 900);
+	/* and not the secret itself: the secret is not a token hash */
+	uint8_t padded[32] = { 0 };
+
+	memcpy(padded, t.secret, 16);
+	cr_assert_eq(registry_token_get(r, padded, &rt, rerr), REG_TOKEN_UNKNOWN);
+	registry_close(r);
+	kbstate_free(&st);
+
+	/* two tokens differ */
+	char first[TOKEN_STR_MAX];
+
+	snprintf(first, sizeof(first), "%s", out);
+	cr_assert_eq(kb("token", "create", "-d", dir, "other", NULL), 0);
+	cr_assert_str_neq(first, out);
+}
+
+Test(cli, node_list_json_and_revoke_without_daemon, .init = setup, .fini = teardown)
+{
+	struct kbstate st;
+	struct registry *r;
+	char err[KBSTATE_ERR_MAX], rerr[REGISTRY_ERR_MAX];
+	struct pki_key k;
+	struct reg_node n;
+	uint8_t h[32], secret[16] = { 9 };
+
+	init_state();
+	cr_assert_eq(kb("node", "list", "-d", dir, "--json", NULL), 0);
+	cr_assert_str_eq(out, "[]\n");
+	/* enroll two nodes straight through the registry */
+	cr_assert_eq(kbstate_load(dir, &st, err), 0, "%s", err);
+	cr_assert_eq(registry_open(st.registry_path, &r, rerr), REG_OK);
+	for (int i = 0; i < 2; i++) {
+		secret[1] = (uint8_t)i;
+		sha256(h, secret, 16);
+		cr_assert_eq(registry_token_add(r, h, i ? "bob" : "alice", i ? "" : "dev laptop",
+						i ? "10.200.0.0/24" : "", time(NULL),
+						time(NULL) + 60, rerr), REG_OK);
+		cr_assert_eq(pki_key_generate(&k), 0);
+		cr_assert_eq(registry_enroll(r, h, k.pub, time(NULL), &st.prefix4, &st.prefix6,
+					     kbstate_issue_cb, &st, &n, rerr), REG_OK, "%s", rerr);
+	}
+	registry_close(r);
+	kbstate_free(&st);
+
+	cr_assert_eq(kb("node", "list", "-d", dir, "--json", NULL), 0, "%s", errout);
+	char path[400], cmd[1200];
+
+	snprintf(path, sizeof(path), "%s/list.json", tmpdir);
+	FILE *f = fopen(path, "w");
+
+	fputs(out, f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd),
+		 "python3 -c 'import json,sys; d=json.load(open(sys.argv[1]));"
+		 "assert [x[\"name\"] for x in d]==[\"alice\",\"bob\"], d;"
+		 "assert d[0][\"vip4\"]==\"10.98.0.2\" and d[0][\"vip6\"]==\"fd00:98::2\", d;"
+		 "assert d[0][\"tags\"]==[\"dev\",\"laptop\"] and d[1][\"routes\"]==[\"10.200.0.0/24\"], d;"
+		 "assert d[0][\"revoked\"] is False and d[0][\"last_seen\"] is None, d' '%s'",
+		 path);
+	cr_assert_eq(system(cmd), 0, "%s", out);
+
+	/* text listing */
+	cr_assert_eq(kb("node", "list", "-d", dir, NULL), 0);
+	cr_assert(strstr(out, "alice") && strstr(out, "10.98.0.3"), "%s", out);
+
+	/* revoke with no daemon running: done in the registry, said so */
+	cr_assert_eq(kb("node", "revoke", "-d", dir, "alice", "--reason", "lost laptop", NULL), 0,
+		     "%s", errout);
+	cr_assert(strstr(out, "not running"), "%s", out);
+	cr_assert_eq(kb("node", "list", "-d", dir, "--json", NULL), 0);
+	cr_assert_null(strstr(out, "alice"), "%s", out);
+	cr_assert_eq(kb("node", "list", "-d", dir, "--json", "--all", NULL), 0);
+	cr_assert(strstr(out, "\"revoke_reason\":\"lost laptop\""), "%s", out);
+	cr_assert_eq(kb("node", "revoke", "-d", dir, "alice", NULL), 1);
+	cr_assert(strstr(errout, "'alice'"), "%s", errout);
+	/* a token for a live name is refused, for a revoked one accepted */
+	cr_assert_eq(kb("token", "create", "-d", dir, "bob", NULL), 1);
+	cr_assert(strstr(errout, "bob") && strstr(errout, "already enrolled"), "%s", errout);
+	cr_assert_eq(kb("token", "create", "-d", dir, "alice", NULL), 0, "%s", errout);
+
+	cr_assert_eq(kb("status", "-d", dir, NULL), 0);
+	cr_assert(strstr(out, "keybroker not running") && strstr(out, "1 node enrolled, 1 revoked"),
+		  "%s", out);
+}
+
+Test(cli, policy_reload_validates_first, .init = setup, .fini = teardown)
+{
+	char path[400];
+	FILE *f;
+
+	init_state();
+	cr_assert_eq(kb("policy", "reload", "-d", dir, NULL), 0, "%s", errout);
+	snprintf(path, sizeof(path), "%s/policy.conf", dir);
+	f = fopen(path, "w");
+	fputs("[default]\naction = deny\n\n[web]\nfrom = tag:dev\nto = web1 Bad\n", f);
+	fclose(f);
+	cr_assert_eq(kb("policy", "reload", "-d", dir, NULL), 1);
+	cr_assert(strstr(errout, "policy.conf:6:") && strstr(errout, "'Bad'"), "%s", errout);
+	f = fopen(path, "w");
+	fputs("[default]\naction = deny\n\n[web]\nfrom = tag:dev\nto = web1\n", f);
+	fclose(f);
+	cr_assert_eq(kb("policy", "reload", "-d", dir, NULL), 0, "%s", errout);
+	cr_assert(strstr(out, "1 rule") && strstr(out, "deny"), "%s", out);
+}
+
+struct usage_case {
+	const char *args[12];
+	const char *needle;	/* must appear on stderr */
+};
+
+Test(cli, usage_errors_exit_2_and_name_the_value, .init = setup, .fini = teardown)
+{
+	init_state();
+	const struct usage_case t[] = {
+		/* 1 */ { { "frobnicate" }, "'frobnicate'" },
+		/* 2 */ { { "init", "-d", "/tmp/x-never", "--listen", "nowhere", "--prefix",
+			    "10.0.0.0/24" }, "'nowhere'" },
+		/* 3 */ { { "init", "-d", "/tmp/x-never", "--listen", "127.0.0.1:1", "--prefix",
+			    "10.0.0.1/24" }, "'10.0.0.1/24'" },
+		/* 4 */ { { "init", "-d", "/tmp/x-never", "--listen", "127.0.0.1:1", "--prefix",
+			    "10.0.0.0/24", "--prefix6", "fd00::/127" }, "/96" },
+		/* 5 */ { { "init", "-d", "/tmp/x-never", "--listen", "127.0.0.1:1", "--prefix",
+			    "10.0.0.0/24", "--name", "Big" }, "'Big'" },
+		/* 6 */ { { "init", "-d", "/tmp/x-never", "--prefix", "10.0.0.0/24" }, "--listen" },
+		/* 7 */ { { "token", "create", "-d", dir, "Alice" }, "'Alice'" },
+		/* 8 */ { { "token", "create", "-d", dir, "a", "--tag", "No!" }, "'No!'" },
+		/* 9 */ { { "token", "create", "-d", dir, "a", "--route", "10.1.1.1/24" },
+			  "'10.1.1.1/24'" },
+		/* 10 */ { { "token", "create", "-d", dir, "a", "--ttl", "2y" }, "'2y'" },
+		/* 11 */ { { "token", "create", "-d", dir, "a", "--ttl", "0s" }, "'0s'" },
+		/* 12 */ { { "token", "create", "-d", dir, "a", "b" }, "'b'" },
+		/* 13 */ { { "token", "destroy", "-d", dir }, "'destroy'" },
+		/* 14 */ { { "token", "create", "a" }, "-d DIR" },
+		/* 15 */ { { "node", "list", "-d", dir, "--colour" }, "'--colour'" },
+		/* 16 */ { { "node", "zap", "-d", dir }, "'zap'" },
+		/* 17 */ { { "node", "revoke", "-d", dir }, "NAME" },
+		/* 18 */ { { "status", "-d" }, "'-d'" },
+		/* 19 */ { { "policy", "reload", "-d", dir, "--force" }, "'--force'" },
+		/* 20 */ { { "run" }, "-d DIR" },
+		/* 21 */ { { "node", "revoke", "-d", dir, "x/y" }, "'x/y'" },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		const char *const *a = t[i].args;
+		int rc = kb(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], NULL);
+
+		cr_assert_eq(rc, 2, "case %zu: exit %d, stderr %s", i + 1, rc, errout);
+		cr_assert(strstr(errout, t[i].needle), "case %zu: stderr '%s' lacks \"%s\"", i + 1,
+			  errout, t[i].needle);
+	}
+	cr_assert_neq(access("/tmp/x-never", F_OK), 0);
+}
+
+Test(cli, every_command_has_help, .init = setup, .fini = teardown)
+{
+	static const char *const cmds[][3] = {
+		{ "init", "--help" }, { "run", "--help" }, { "token", "create", "--help" },
+		{ "node", "list", "--help" }, { "node", "revoke", "--help" },
+		{ "policy", "reload", "--help" }, { "status", "--help" }, { "--help" },
+	};
+
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		cr_assert_eq(kb(cmds[i][0], cmds[i][1], cmds[i][2], NULL), 0, "case %zu", i);
+		cr_assert(strstr(out, "usage: mavpn-keybroker"), "case %zu: %s", i, out);
+	}
+	cr_assert_eq(kb(NULL), 2);
+	cr_assert(strstr(errout, "usage:"), "%s", errout);
+}
