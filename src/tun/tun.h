@@ -123,9 +123,10 @@ int tun_queue_open(struct tun *t, char err[static TUN_ERR_MAX])
 
 /*
  * One packet per call: returns its length, 0 never, -1 with errno
- * (EAGAIN with TUN_O_NONBLOCK when empty). With vnet_hdr the buffer
- * includes the 10-byte header first. A packet longer than len is truncated
- * by the kernel (give mtu + VNET_HDR_LEN bytes, or 65536 + 10 with GSO).
+ * (EAGAIN with TUN_O_NONBLOCK when empty). With vnet_hdr the buffer starts
+ * with the 10-byte header on reads AND writes (write an all-zero header for
+ * a plain packet). A packet longer than len is truncated by the kernel
+ * (give mtu + VNET_HDR_LEN bytes, or 65536 + 10 with TSO/USO).
  */
 ssize_t tun_read(struct tun *t, void *buf, size_t len);
 ssize_t tun_write(struct tun *t, const void *buf, size_t len);
