@@ -69,7 +69,8 @@ int broker_hello(struct conn *c, const struct ctl_hello *h)
 	w->n_routes = dir_reachable_routes(kb, n, w->routes, CTL_MAX_PREFIXES);
 	c->routes_sig = broker_routes_sig(w->routes, w->n_routes);
 	w->n_own_routes = n->n_routes > CTL_MAX_PREFIXES ? CTL_MAX_PREFIXES : n->n_routes;
-	memcpy(w->own_routes, n->routes, w->n_own_routes * sizeof w->own_routes[0]);
+	if (w->n_own_routes)
+		memcpy(w->own_routes, n->routes, w->n_own_routes * sizeof w->own_routes[0]);
 	if (w->observed.port == 0)
 		memset(&w->observed, 0, sizeof w->observed);
 	log_info("node %s up from %s (conn %llu)", n->name,
