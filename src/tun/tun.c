@@ -46,7 +46,7 @@ int tun_open(struct tun *t, const char *name, unsigned flags, char err[static TU
 	int e;
 
 	init(t);
-	if (!name)
+	if (!name || !name[0])
 		name = TUN_DEFAULT_NAME;
 	if (!name[0] || strlen(name) >= IFNAMSIZ || strchr(name, '/') ||
 	    strpbrk(name, " \t\n")) {
@@ -119,13 +119,14 @@ int tun_open(struct tun *t, const char *name, unsigned flags, char err[static TU
 				 sz, t->ifname, strerror(e));
 			goto fail;
 		}
-		/* An attached device may keep offloads from a previous user. */
-		if (ioctl(t->fd, TUNSETOFFLOAD, 0u) < 0) {
-			e = errno;
-			snprintf(err, TUN_ERR_MAX, "cannot clear offloads on '%s': %s",
-				 t->ifname, strerror(e));
-			goto fail;
-		}
+	}
+	/* An attached device keeps offloads from its previous user: without a
+	 * vnet header, TSO left on would hand us super-packets. */
+	if (ioctl(t->fd, TUNSETOFFLOAD, 0u) < 0) {
+		e = errno;
+		snprintf(err, TUN_ERR_MAX, "cannot clear offloads on '%s': %s",
+			 t->ifname, strerror(e));
+		goto fail;
 	}
 	return 0;
 fail:
@@ -169,8 +170,11 @@ int tun_queue_open(struct tun *t, char err[static TUN_ERR_MAX])
 
 void tun_close(struct tun *t)
 {
-	if (t->fd >= 0)
+	if (t->fd >= 0) {
+		if (t->offloads && t->persistent_attached)
+			(void)ioctl(t->fd, TUNSETOFFLOAD, 0u);	/* leave it as found */
 		close(t->fd);
+	}
 	t->fd = -1;
 }
 

@@ -92,7 +92,8 @@ struct tun {
 };
 
 /*
- * Open a TUN. name: NULL (-> TUN_DEFAULT_NAME) or a name, "%d" allowed.
+ * Open a TUN. name: NULL or "" (-> TUN_DEFAULT_NAME) or a name, "%d"
+ * allowed. Offloads start cleared (also on an attached device).
  * If a link of that exact name exists (if_nametoindex) we attach to it:
  * it must be a TUN (not TAP) without multi-queue, not in use by another
  * process; persistent_attached is then set. Otherwise a fresh non-persistent
@@ -104,7 +105,8 @@ int tun_open(struct tun *t, const char *name, unsigned flags, char err[static TU
 	__attribute__((warn_unused_result));
 
 /*
- * Close the fd. Does not touch addresses/routes: call tun_unconfigure()
+ * Close the fd (an attached device gets its offloads cleared first).
+ * Does not touch addresses/routes: call tun_unconfigure()
  * first for an attached persistent device (a created one vanishes anyway,
  * and its routes and addresses with it). Safe to call twice.
  */

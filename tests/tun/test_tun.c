@@ -10,6 +10,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/ioctl.h>
 #include <linux/if_tun.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
@@ -1141,6 +1143,41 @@ Test(tun, tso4_super_packet_segments)
 		next += (uint32_t)plen;
 	}
 	close(fd);
+	tun_close(&t);
+	nl_close(&nl);
+}
+
+Test(tun, attach_clears_offloads_left_by_previous_user)
+{
+	char err[TUN_ERR_MAX];
+	struct tun_config c;
+	struct ifreq ifr = { 0 };
+	uint8_t pkt[2048];
+	struct tun t;
+	struct nl nl;
+	int raw;
+
+	netns_enter();
+	cr_assert_eq(sh("ip tuntap add name mvto0 mode tun vnet_hdr"), 0);
+	/* a previous user leaves CSUM offload on */
+	raw = open("/dev/net/tun", O_RDWR);
+	cr_assert_geq(raw, 0);
+	snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "mvto0");
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_VNET_HDR;
+	cr_assert_eq(ioctl(raw, TUNSETIFF, &ifr), 0, "%s", strerror(errno));
+	cr_assert_eq(ioctl(raw, TUNSETOFFLOAD, TUN_F_CSUM), 0);
+	close(raw);
+
+	cr_assert_eq(tun_open(&t, "mvto0", TUN_O_NONBLOCK, err), 0, "%s", err);
+	cr_assert_not(t.vnet_hdr);
+	open_nl(&nl);
+	std_config(&c, 0);
+	cr_assert_eq(tun_configure(&t, &nl, &c, err), 0, "%s", err);
+	send_udp(AF_INET, "10.200.0.3", 53, "csum-left-on?", -1);
+	size_t n = read_pkt(&t, 4, 17, pkt, sizeof pkt, NULL);
+	cr_assert_arr_eq(pkt + 28, "csum-left-on?", 13, "bare IP, no vnet header");
+	cr_assert_eq(udp_check(4, pkt, n), 0, "checksum finished: offloads were cleared");
+	cr_assert_eq(tun_unconfigure(&t, &nl, err), 0, "%s", err);
 	tun_close(&t);
 	nl_close(&nl);
 }
