@@ -13,7 +13,17 @@
  * After channel_io() returns CHANNEL_CLOSED the caller frees the channel.
  *
  * Output is queued (bounded by CHANNEL_OUT_MAX bytes); channel_send()
- * returns -1 when the queue is full (the peer is not reading).
+ * returns -1 when the queue is full (the peer is not reading). A full queue
+ * is fatal: the channel is closed with CHANNEL_ERR_OVERFLOW at once (the
+ * next channel_io() returns CHANNEL_CLOSED). A frame that cannot be encoded
+ * returns -1 and leaves the channel open.
+ *
+ * Graceful close (channel_close(), or the callback returning -1): queued
+ * frames are flushed, close_notify is sent, and the channel closes when the
+ * peer's close_notify arrives (a mavpn peer answers at once); bound the
+ * wait with a timer. Frames received after the close request are dropped.
+ * Memory: channel_mem() ~24 KB per idle channel (8 KiB reassembly buffer,
+ * TLS ~16 KB, output queue on demand).
  */
 #ifndef MAVPN_CHANNEL_CHANNEL_H
 #define MAVPN_CHANNEL_CHANNEL_H
@@ -69,6 +79,7 @@ struct tls_conn *channel_tls(struct channel *ch);
 enum channel_err channel_error(const struct channel *ch);
 const char *channel_strerror(const struct channel *ch);	/* human text incl. details */
 int channel_tls_error(const struct channel *ch);
+int channel_errno(const struct channel *ch);	/* CHANNEL_ERR_IO: the socket errno */
 enum ctl_err channel_ctl_error(const struct channel *ch);
 size_t channel_mem(const struct channel *ch);	/* bytes held, for accounting */
 void *channel_arg(const struct channel *ch);

@@ -33,6 +33,12 @@
 #define PIN_CERTS_MAX 4
 #define PIN_CHAIN_MAX (PIN_CERTS_MAX * PKI_CERT_MAX)
 
+_Static_assert(TLS_ERR_NO_CLIENT_AUTH == BR_ERR_NO_CLIENT_AUTH, "tls.h error codes");
+_Static_assert(TLS_ERR_IO == BR_ERR_IO, "tls.h error codes");
+_Static_assert(TLS_ERR_X509_EXPIRED == BR_ERR_X509_EXPIRED, "tls.h error codes");
+_Static_assert(TLS_ERR_X509_BAD_SERVER_NAME == BR_ERR_X509_BAD_SERVER_NAME, "tls.h error codes");
+_Static_assert(TLS_ERR_X509_NOT_TRUSTED == BR_ERR_X509_NOT_TRUSTED, "tls.h error codes");
+
 static const uint16_t suites[] = {
 	BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
 	BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,

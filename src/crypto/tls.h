@@ -28,7 +28,9 @@
  * Buffers: each connection owns one allocation (engine context, X.509
  * context, record buffer); memory per connection is reported by
  * tls_conn_size(). Clients advertise max_fragment_length so the broker can
- * keep small record buffers.
+ * keep small record buffers: every mavpn end uses 4 KiB records (4421-byte
+ * input + 4181-byte output buffer), ~16 KB per connection in all. A peer
+ * sending records above 4096 bytes of plaintext fails with TOO_LARGE.
  *
  * Pump (non-blocking, repeat until no progress):
  *   st = tls_state(c)
@@ -55,7 +57,11 @@ struct tls_creds;
 
 /* cert_der may be NULL (server-only client for enrollment is built with
  * tls_client_new_pinned instead). Copies everything; key is copied and the
- * copy wiped by tls_creds_free(). NULL on bad input (message in err). */
+ * copy wiped by tls_creds_free(). NULL on bad input (message in err):
+ * unparsable certificate, CA not a CA, key not matching cert_der. Whether
+ * cert_der chains to ca_der is left to the peer's handshake check.
+ * Connections point into their creds: free creds only after every
+ * connection made from them. */
 struct tls_creds *tls_creds_new(const uint8_t *cert_der, size_t cert_len,
 				const uint8_t *ca_der, size_t ca_len,
 				const struct pki_key *key, char *err, size_t errlen);
@@ -97,6 +103,13 @@ void tls_close(struct tls_conn *c);
 /* BearSSL error code (0 = none / clean close) and its text
  * ("client certificate not trusted (X509_NOT_TRUSTED)", ...). */
 int tls_error(const struct tls_conn *c);
+/* The tls_error() values callers branch on (BearSSL's numbers, so code
+ * outside src/crypto needs no bearssl.h; tls.c asserts they match). */
+#define TLS_ERR_NO_CLIENT_AUTH 29	/* server: client sent no certificate */
+#define TLS_ERR_IO 31			/* transport EOF/error before close_notify */
+#define TLS_ERR_X509_EXPIRED 54
+#define TLS_ERR_X509_BAD_SERVER_NAME 56
+#define TLS_ERR_X509_NOT_TRUSTED 62	/* not our CA / pin mismatch */
 const char *tls_strerror(int err);
 
 /* After the handshake: the peer certificate's subject CN (server side, client
@@ -104,7 +117,8 @@ const char *tls_strerror(int err);
 int tls_peer_name(struct tls_conn *c, char out[static PKI_NAME_MAX + 1]);
 int tls_peer_pub(struct tls_conn *c, uint8_t out[static PKI_PUB_LEN]);
 
-/* Bytes of memory held by one connection (for the broker's accounting). */
+/* Bytes of memory held by one server or plain client connection (for the
+ * broker's accounting); a pinned client holds ~12 KB more. */
 size_t tls_conn_size(void);
 
 #endif
