@@ -47,8 +47,6 @@ struct peer;
 #define PEER_RX_GRACE_MS 10000u		/* keep receiving on a slot this long after expiry */
 #define PEER_REQ_TIMEOUT_MS 10000u	/* a SESSION_REQ without answer may be retried */
 
-enum slot_state { SLOT_EMPTY = 0, SLOT_LIVE };
-
 struct session_slot {
 	struct session_keys keys;	/* keys.valid: slot in use */
 	uint32_t local_index;		/* ours: peer puts it in packets to us; 0 = none */
@@ -74,8 +72,8 @@ struct peer_request {
 struct peer_counters {
 	uint64_t rx_bytes, rx_packets;
 	uint64_t tx_bytes, tx_packets;
-	uint64_t rx_bad_src;		/* decrypted, inner source not allowed */
-	uint64_t queue_dropped;		/* mirrors queue.dropped at read time */
+	uint64_t rx_bad_src;		/* decrypted, inner source not allowed (the
+					 * receive path counts it); queue drops: queue.dropped */
 };
 
 struct peer {
