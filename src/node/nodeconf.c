@@ -130,8 +130,9 @@ static int get_u32(const struct config *c, const char *path, const char *sec, co
 {
 	char cerr[CONFIG_ERR_MAX];
 
+	(void)path;	/* config's own message names the file */
 	if (config_get_u32(c, sec, key, def, min, max, out, cerr) != 0)
-		return fail(err, "%s: %s", path, cerr);
+		return fail(err, "%s", cerr);
 	return 0;
 }
 
@@ -191,7 +192,7 @@ static int load(struct nodeconf *nc, const struct config *c, const char *path,
 			    "(1-15 chars of [A-Za-z0-9._-], at most one %%d)", path, v);
 	snprintf(nc->ifname, sizeof nc->ifname, "%s", v);
 	if (config_get_bool(c, "node", "attach", false, &nc->attach, cerr) != 0)
-		return fail(err, "%s: %s", path, cerr);
+		return fail(err, "%s", cerr);
 	if (nc->attach && strchr(nc->ifname, '%'))
 		return fail(err, "%s: [node] attach = yes needs a fixed interface name, not '%s'",
 			    path, nc->ifname);
@@ -220,7 +221,7 @@ static int load(struct nodeconf *nc, const struct config *c, const char *path,
 	if (nodeconf_parse_routes(v, nc->routes, &nc->n_routes, cerr) != 0)
 		return fail(err, "%s: [gateway] routes: %s", path, cerr);
 	if (config_get_bool(c, "gateway", "forward", false, &nc->forward, cerr) != 0)
-		return fail(err, "%s: %s", path, cerr);
+		return fail(err, "%s", cerr);
 	return 0;
 }
 
