@@ -295,6 +295,8 @@ static int engine_setup(struct tls_conn *c)
 	int rc = 0;
 
 	br_ssl_engine_set_versions(c->eng, BR_TLS12, BR_TLS12);
+	/* the peer identity read after the handshake must stay the identity */
+	br_ssl_engine_add_flags(c->eng, BR_OPT_NO_RENEGOTIATION);
 	br_ssl_engine_set_suites(c->eng, suites, sizeof suites / sizeof suites[0]);
 	br_ssl_engine_set_buffers_bidi(c->eng, c->ibuf, sizeof c->ibuf, c->obuf, sizeof c->obuf);
 	if (rand_bytes(seed, sizeof seed) < 0)
