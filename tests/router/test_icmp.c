@@ -6,9 +6,11 @@
  */
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "router/icmp.h"
 #include "router/packet.h"
@@ -88,6 +90,7 @@ static size_t mk4(uint8_t *b, const char *src, const char *dst, uint8_t proto,
 	inet_pton(AF_INET, dst, b + 16);
 	for (i = 20; i < tot; i++)
 		b[i] = (uint8_t)(i * 3 + 1);
+	put16(b + 10, (uint16_t)~fold(sum_words(0, b, 20)));
 	return tot;
 }
 
@@ -572,4 +575,73 @@ Test(packet, random_headers_stay_in_bounds, .timeout = 60)
 	cr_log_info("parsed %d, ICMP built v4 %d v6 %d", parsed, built4, built6);
 	cr_assert_gt(built4, 500, "the random input reaches the builder (v4: %d)", built4);
 	cr_assert_gt(built6, 100, "the random input reaches the builder (v6: %d)", built6);
+}
+
+/* ---- external oracle: tcpdump decodes and checks what we built ---------- */
+
+static void pcap_put(FILE *f, const uint8_t *p, size_t n)
+{
+	uint32_t rec[4] = { 0, 0, (uint32_t)n, (uint32_t)n };
+
+	fwrite(rec, sizeof rec, 1, f);
+	fwrite(p, 1, n, f);
+}
+
+Test(icmp, tcpdump_oracle, .timeout = 60)
+{
+	/* pcap global header, LINKTYPE_RAW (101), native byte order */
+	struct { uint32_t magic; uint16_t vmaj, vmin; int32_t tz; uint32_t sig, snap, link; }
+		gh = { 0xa1b2c3d4, 2, 4, 0, 0, 65535, 101 };
+	char path[64], cmd[160], line[512];
+	int n_pkts = 0, n_lines = 0, n_ok6 = 0, n_frag = 0, n_big = 0;
+	size_t len;
+	ssize_t n;
+	FILE *f;
+
+	if (access("/usr/bin/tcpdump", X_OK) != 0 && access("/usr/sbin/tcpdump", X_OK) != 0)
+		cr_skip_test("tcpdump not installed");
+	init_vips();
+	snprintf(path, sizeof path, "/tmp/mavpn-router-icmp-%d.pcap", (int)getpid());
+	f = fopen(path, "wb");
+	cr_assert_not_null(f);
+	fwrite(&gh, sizeof gh, 1, f);
+	for (size_t sz = 28; sz <= 1600; sz += 97) {
+		len = mk4(pkt, "100.64.0.1", "100.64.0.9", 17, DF, sz);
+		n = icmp_build_unreach(out, sizeof out, (enum icmp_unreach)(sz % 4), pkt, len, vip4);
+		cr_assert_gt(n, 0);
+		pcap_put(f, out, (size_t)n);
+		n = icmp_build_too_big(out, sizeof out, 1420, pkt, len, vip4);
+		pcap_put(f, out, (size_t)n);
+		len = mk6(pkt, "fd7a::5", "fd7a::9", 17, sz);
+		n = icmp_build_unreach(out, sizeof out, (enum icmp_unreach)(sz % 4), pkt, len, vip6);
+		cr_assert_gt(n, 0);
+		pcap_put(f, out, (size_t)n);
+		n = icmp_build_too_big(out, sizeof out, 1420, pkt, len, vip6);
+		pcap_put(f, out, (size_t)n);
+		n_pkts += 4;
+	}
+	fclose(f);
+
+	snprintf(cmd, sizeof cmd, "tcpdump -vv -n -r %s 2>/dev/null", path);
+	f = popen(cmd, "r");
+	cr_assert_not_null(f);
+	while (fgets(line, sizeof line, f)) {
+		cr_assert_null(strstr(line, "bad cksum"), "tcpdump: %s", line);
+		cr_assert_null(strstr(line, "wrong icmp cksum"), "tcpdump: %s", line);
+		cr_assert_null(strstr(line, "bad icmp6 cksum"), "tcpdump: %s", line);
+		if (strstr(line, " > ") && (strstr(line, "ICMP") || strstr(line, "ICMP6")))
+			n_lines++;
+		if (strstr(line, "icmp6 sum ok"))
+			n_ok6++;
+		if (strstr(line, "need to frag (mtu 1420)"))
+			n_frag++;
+		if (strstr(line, "packet too big") && strstr(line, "mtu 1420"))
+			n_big++;
+	}
+	pclose(f);
+	unlink(path);
+	cr_assert_eq(n_lines, n_pkts, "tcpdump decoded every packet as ICMP");
+	cr_assert_eq(n_ok6, n_pkts / 2, "tcpdump verified every ICMPv6 checksum");
+	cr_assert_eq(n_frag, n_pkts / 4);
+	cr_assert_eq(n_big, n_pkts / 4);
 }
