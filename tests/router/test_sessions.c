@@ -690,3 +690,157 @@ Test(router, pending_limit)
 	cr_assert_not_null(router_pending_add(&r, 4, d, 0));
 	router_free(&r);
 }
+
+Test(router, refuse_of_a_peer_request)
+{
+	struct node a, b;
+	struct pending_dst *pd;
+	struct ctl_session_req req;
+	struct ctl_refuse rf;
+	struct collected c = { 0 };
+	struct peer *pa;
+	uint8_t pkt[24] = { 0x45 };
+	uint32_t idx;
+
+	node_init(&a, "alpha", "100.64.0.1");
+	node_init(&b, "bravo", "100.64.0.2");
+	pd = router_pending_add(&a.r, 4, b.vip.a, 0);
+	router_session_req(pd, NULL, NULL, 2, &req);
+	pa = broker(&a, &b, &req, 1, 120, NULL, 0, NULL);
+
+	/* rekey refused while current is still usable: queue kept */
+	cr_assert_eq(peer_request_begin(&a.r, pa, router_next_req_id(&a.r), 50), 0);
+	idx = pa->req.local_index;
+	(void)pending_push(&pa->queue, pkt, sizeof pkt);
+	memset(&rf, 0, sizeof rf);
+	rf.req_id = pa->req.req_id;
+	cr_assert_eq(router_on_refuse(&a.r, &rf, 60, collect, &c), 0);
+	cr_assert_eq(c.n, 0);
+	cr_assert_eq(pa->queue.count, 1);
+	cr_assert_not(pa->req.active);
+	cr_assert_not(session_table_contains(&a.r.sessions, idx), "reserved index released");
+	cr_assert(pa->current->keys.valid, "current session untouched");
+
+	/* after expiry a refusal hands the queue back (ICMP) */
+	cr_assert_eq(peer_request_begin(&a.r, pa, router_next_req_id(&a.r), 130000), 0);
+	rf.req_id = pa->req.req_id;
+	cr_assert_eq(router_on_refuse(&a.r, &rf, 130000, collect, &c), 1);
+	cr_assert_eq(c.n, 1);
+	cr_assert_eq(pa->queue.count, 0);
+
+	/* a peer request that times out does the same */
+	cr_assert_eq(peer_request_begin(&a.r, pa, router_next_req_id(&a.r), 140000), 0);
+	(void)pending_push(&pa->queue, pkt, sizeof pkt);
+	router_expire(&a.r, 140000 + PEER_REQ_TIMEOUT_MS, collect, &c);
+	cr_assert_not(pa->req.active);
+	cr_assert_eq(c.n, 2);
+	cr_assert_eq(a.r.ctr.pending_timeout, 1);
+	router_free(&a.r);
+	router_free(&b.r);
+}
+
+Test(router, install_failure_wipes_and_releases)
+{
+	struct router r;
+	struct peer *p;
+	struct session_params sp;
+	struct x25519_eph eph;
+	uint8_t zero_pub[32] = { 0 }, vip[16] = { 0 };
+	uint32_t idx;
+
+	cr_assert_eq(router_init(&r, NULL), 0);
+	p = router_peer_add(&r, "x");
+	cr_assert_eq(x25519_eph_generate(&eph), 0);
+	idx = session_table_reserve(&r.sessions);
+	memset(&sp, 0, sizeof sp);
+	sp.role = SESSION_RESPONDER;
+	sp.alg = AEAD_CHACHA20_POLY1305;
+	sp.sid = 1;
+	sp.local_index = idx;
+	sp.now_ms = 0;
+	sp.life_ms = 1000;
+	sp.secret = SECRET;
+	sp.eph = &eph;
+	sp.peer_pub = zero_pub;		/* low order: X25519 result is zero */
+	sp.vip_initiator = vip;
+	sp.vip_responder = vip;
+	cr_assert_eq(peer_install_next(&r, p, &sp), -1);
+	cr_assert(all_zero(&eph, sizeof eph), "ephemeral wiped on failure");
+	cr_assert_not(p->next->keys.valid);
+	cr_assert_not(session_table_contains(&r.sessions, idx), "index released on failure");
+
+	/* an index that was never reserved is refused, eph wiped all the same */
+	cr_assert_eq(x25519_eph_generate(&eph), 0);
+	sp.local_index = 0x5a5a5a5a;
+	sp.eph = &eph;
+	{
+		struct x25519_eph other;
+
+		cr_assert_eq(x25519_eph_generate(&other), 0);
+		sp.peer_pub = other.pub;
+		cr_assert_eq(peer_install_next(&r, p, &sp), -1);
+		x25519_eph_clear(&other);
+	}
+	cr_assert(all_zero(&eph, sizeof eph));
+	cr_assert_eq(r.sessions.count, 0);
+	router_free(&r);
+}
+
+Test(router, prefixes_follow_the_latest_session_info)
+{
+	struct node a, b;
+	struct ctl_session s;
+	struct peer *p;
+	uint8_t addr[4];
+
+	node_init(&a, "alpha", "100.64.0.1");
+	node_init(&b, "bravo", "100.64.0.2");
+	p = router_peer_add(&a.r, "bravo");
+	describe(&s, &b, 1, 120, "10.200.0.0/24");
+	cr_assert_eq(peer_update_from_session(&a.r, p, &s), 0);
+	inet_pton(AF_INET, "10.200.0.5", addr);
+	cr_assert_eq(router_peer_by_dst(&a.r, 4, addr), p);
+	/* the next session info carries another route: the old one goes */
+	describe(&s, &b, 2, 120, "10.201.0.0/16");
+	cr_assert_eq(peer_update_from_session(&a.r, p, &s), 0);
+	cr_assert_null(router_peer_by_dst(&a.r, 4, addr));
+	cr_assert_not(router_allowed_src(p, 4, addr));
+	inet_pton(AF_INET, "10.201.3.4", addr);
+	cr_assert_eq(router_peer_by_dst(&a.r, 4, addr), p);
+	cr_assert(router_allowed_src(p, 4, addr));
+	cr_assert_eq(prefix_table_count(&a.r.dst), 2, "VIP + one route");
+	/* removal leaves nothing behind */
+	router_peer_remove(&a.r, p);
+	cr_assert_eq(prefix_table_count(&a.r.dst), 0);
+	cr_assert_null(router_peer_by_dst(&a.r, 4, b.vip.a));
+	router_free(&a.r);
+	router_free(&b.r);
+}
+
+Test(router, roaming_endpoint)
+{
+	struct router r;
+	struct peer *p;
+	struct sockaddr_in sin;
+	struct sockaddr_in6 sin6;
+
+	cr_assert_eq(router_init(&r, NULL), 0);
+	p = router_peer_add(&r, "x");
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(4500);
+	inet_pton(AF_INET, "192.0.2.1", &sin.sin_addr);
+	cr_assert(peer_set_endpoint(p, (struct sockaddr *)&sin, sizeof sin));
+	cr_assert_not(peer_set_endpoint(p, (struct sockaddr *)&sin, sizeof sin), "unchanged");
+	sin.sin_port = htons(4501);
+	cr_assert(peer_set_endpoint(p, (struct sockaddr *)&sin, sizeof sin), "port change");
+	memset(&sin6, 0, sizeof sin6);
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_port = htons(4500);
+	inet_pton(AF_INET6, "2001:db8::1", &sin6.sin6_addr);
+	cr_assert(peer_set_endpoint(p, (struct sockaddr *)&sin6, sizeof sin6));
+	cr_assert_eq(p->endpoint_len, sizeof sin6);
+	cr_assert_eq(p->endpoint.ss_family, AF_INET6);
+	cr_assert_not(peer_set_endpoint(p, NULL, 0));
+	router_free(&r);
+}
