@@ -15,6 +15,16 @@
  * Unknown tags are errors too: both ends ship together (version bumps the
  * frame version).
  *
+ * Tag numbers, field types and which fields each message requires: the
+ * table at the top of ctl.c. Optional fields: a has_* flag where the struct
+ * has one; otherwise absent = empty string (reason) or af == 0 (refuse.dst).
+ * Repeated fields may be absent (n_* = 0). These integers must not be 0:
+ * hello.data_port, the sid of OFFER/GRANT/ACCEPT, welcome.keepalive_s and
+ * key_life_s, session.life_s and aead (REVOKE/REFUSE sid may be 0). Names
+ * are [a-z0-9][a-z0-9.-]*; reasons are printable ASCII. ctl_encode()
+ * refuses (CTL_ERR_VALUE) what the decoder would refuse, so a frame it
+ * writes always decodes.
+ *
  * Secrets (session secret, token secret) travel in struct ctl_msg; whoever
  * holds one wipes it (ct_wipe(&msg, sizeof msg)) once done.
  */

@@ -278,6 +278,162 @@ Test(ctl, decode_is_exact_encode)
 	cr_assert_arr_eq(frame, vecs[0].b, n);
 }
 
+/* ---- field tables, checked field by field --------------------------------- */
+
+struct tlv {
+	size_t off, len;	/* whole field (tag + length + value) within the frame */
+	uint8_t tag;
+};
+
+/* independent walker over a well-formed frame's fields */
+static size_t walk(const uint8_t *f, size_t n, struct tlv *out, size_t max)
+{
+	size_t pos = CTL_HDR_LEN, k = 0;
+
+	while (pos < n) {
+		size_t vl = (size_t)f[pos + 1] << 8 | f[pos + 2];
+
+		cr_assert_leq(pos + 3 + vl, n);
+		cr_assert_lt(k, max);
+		out[k].off = pos;
+		out[k].len = 3 + vl;
+		out[k].tag = f[pos];
+		k++;
+		pos += 3 + vl;
+	}
+	return k;
+}
+
+static void set_body_len(uint8_t *f, size_t total)
+{
+	size_t b = total - CTL_HDR_LEN;
+
+	f[4] = (uint8_t)(b >> 24);
+	f[5] = (uint8_t)(b >> 16);
+	f[6] = (uint8_t)(b >> 8);
+	f[7] = (uint8_t)b;
+}
+
+/* frame without field i */
+static size_t drop_field(uint8_t *dst, const uint8_t *f, size_t n, const struct tlv *t)
+{
+	memcpy(dst, f, t->off);
+	memcpy(dst + t->off, f + t->off + t->len, n - t->off - t->len);
+	set_body_len(dst, n - t->len);
+	return n - t->len;
+}
+
+/* frame with extra field bytes appended */
+static size_t add_field(uint8_t *dst, const uint8_t *f, size_t n, const uint8_t *fld, size_t fl)
+{
+	memcpy(dst, f, n);
+	memcpy(dst + n, fld, fl);
+	set_body_len(dst, n + fl);
+	return n + fl;
+}
+
+Test(ctl, every_min_field_is_required)
+{
+	/* MIN samples carry exactly the required fields: dropping any one of
+	 * them is FIELD_MISSING, duplicating any one is FIELD_DUP */
+	static struct ctl_msg m;
+	static uint8_t f[CTL_MAX_FRAME], g[2 * CTL_MAX_FRAME];
+	struct tlv t[64];
+	size_t ty, i, n, nt, gn;
+	unsigned checked = 0;
+
+	for (ty = 0; ty < sample_ntypes; ty++) {
+		sample_msg(&m, sample_types[ty], SAMPLE_MIN, 1);
+		n = encode_ok(&m, f, sizeof f);
+		nt = walk(f, n, t, 64);
+		for (i = 0; i < nt; i++) {
+			gn = drop_field(g, f, n, &t[i]);
+			cr_expect_eq(decode_exact(&m, g, gn), CTL_ERR_FIELD_MISSING,
+				     "%s without tag %u", ctl_type_name(sample_types[ty]), t[i].tag);
+			gn = add_field(g, f, n, f + t[i].off, t[i].len);
+			cr_expect_eq(decode_exact(&m, g, gn), CTL_ERR_FIELD_DUP,
+				     "%s with tag %u twice", ctl_type_name(sample_types[ty]), t[i].tag);
+			checked++;
+		}
+	}
+	cr_assert_gt(checked, 40);
+}
+
+Test(ctl, full_optional_fields_can_go)
+{
+	/* FULL minus any field that MIN lacks still decodes (optional or
+	 * repeated); one more repeat than the maximum is FIELD_DUP */
+	static struct ctl_msg m;
+	static uint8_t f[CTL_MAX_FRAME], fmin[CTL_MAX_FRAME], g[2 * CTL_MAX_FRAME];
+	struct tlv t[64], tm[64];
+	size_t ty, i, j, n, nmin, nt, ntm, gn;
+
+	for (ty = 0; ty < sample_ntypes; ty++) {
+		sample_msg(&m, sample_types[ty], SAMPLE_MIN, 1);
+		nmin = encode_ok(&m, fmin, sizeof fmin);
+		ntm = walk(fmin, nmin, tm, 64);
+		sample_msg(&m, sample_types[ty], SAMPLE_FULL, 1);
+		n = encode_ok(&m, f, sizeof f);
+		nt = walk(f, n, t, 64);
+		for (i = 0; i < nt; i++) {
+			bool required = false, repeated = false;
+
+			for (j = 0; j < ntm; j++)
+				required |= tm[j].tag == t[i].tag;
+			for (j = 0; j < nt; j++)
+				repeated |= j != i && t[j].tag == t[i].tag;
+			gn = drop_field(g, f, n, &t[i]);
+			if (!required)
+				cr_expect_eq(decode_exact(&m, g, gn), CTL_OK, "%s without tag %u",
+					     ctl_type_name(sample_types[ty]), t[i].tag);
+			if (repeated) {	/* FULL has the maximum count already */
+				gn = add_field(g, f, n, f + t[i].off, t[i].len);
+				if (gn <= CTL_MAX_FRAME)
+					cr_expect_eq(decode_exact(&m, g, gn), CTL_ERR_FIELD_DUP,
+						     "%s: one %u too many",
+						     ctl_type_name(sample_types[ty]), t[i].tag);
+			}
+		}
+	}
+}
+
+Test(ctl, foreign_fields_are_unknown)
+{
+	/* a field of another message type, not in this type's table, is
+	 * FIELD_UNKNOWN (the set of allowed tags is read off the FULL sample) */
+	static struct ctl_msg m;
+	static uint8_t f[CTL_MAX_FRAME], o[CTL_MAX_FRAME], g[2 * CTL_MAX_FRAME];
+	struct tlv t[64], to[64];
+	size_t a, b, i, j, n, no, nt, nto, gn;
+	unsigned checked = 0;
+
+	for (a = 0; a < sample_ntypes; a++) {
+		sample_msg(&m, sample_types[a], SAMPLE_FULL, 1);
+		n = encode_ok(&m, f, sizeof f);
+		nt = walk(f, n, t, 64);
+		for (b = 0; b < sample_ntypes; b++) {
+			sample_msg(&m, sample_types[b], SAMPLE_MID, 1);
+			no = encode_ok(&m, o, sizeof o);
+			nto = walk(o, no, to, 64);
+			for (i = 0; i < nto; i++) {
+				bool allowed = false;
+
+				for (j = 0; j < nt; j++)
+					allowed |= t[j].tag == to[i].tag;
+				if (allowed)
+					continue;
+				gn = add_field(g, f, n, o + to[i].off, to[i].len);
+				if (gn > CTL_MAX_FRAME)
+					continue;
+				cr_expect_eq(decode_exact(&m, g, gn), CTL_ERR_FIELD_UNKNOWN,
+					     "tag %u in %s", to[i].tag, ctl_type_name(sample_types[a]));
+				checked++;
+			}
+		}
+	}
+	cr_assert_gt(checked, 100);
+}
+
 /* ---- encoder errors ------------------------------------------------------ */
 
 static enum ctl_err enc_err(const struct ctl_msg *m)
