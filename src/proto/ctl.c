@@ -57,12 +57,12 @@
 #include "proto/cursor.h"
 
 enum ft {
-	FT_U8, FT_U16, FT_U32, FT_U64,
-	FT_IP, FT_PREFIX, FT_ENDPOINT,
-	FT_BYTES,	/* exactly size bytes */
-	FT_NAME,	/* 1..size chars, [a-z0-9][a-z0-9.-]* */
-	FT_TEXT,	/* 1..size printable ASCII chars */
-	FT_BLOB,	/* 1..size bytes, length kept in a uint16_t */
+	CTL_FT_U8, CTL_FT_U16, CTL_FT_U32, CTL_FT_U64,
+	CTL_FT_IP, CTL_FT_PREFIX, CTL_FT_ENDPOINT,
+	CTL_FT_BYTES,	/* exactly size bytes */
+	CTL_FT_NAME,	/* 1..size chars, [a-z0-9][a-z0-9.-]* */
+	CTL_FT_TEXT,	/* 1..size printable ASCII chars */
+	CTL_FT_BLOB,	/* 1..size bytes, length kept in a uint16_t */
 };
 
 enum tag {
@@ -76,40 +76,40 @@ enum tag {
 
 struct tag_def {
 	uint8_t ft;	/* enum ft */
-	uint8_t af;	/* FT_IP/PREFIX/ENDPOINT: 0 any, 4 or 6 only */
-	uint16_t size;	/* FT_BYTES: length; FT_NAME/TEXT/BLOB: maximum */
+	uint8_t af;	/* CTL_FT_IP/PREFIX/ENDPOINT: 0 any, 4 or 6 only */
+	uint16_t size;	/* CTL_FT_BYTES: length; CTL_FT_NAME/TEXT/BLOB: maximum */
 };
 
 static const struct tag_def tags[T_MAX] = {
-	[T_TOKEN_SECRET] = { FT_BYTES, 0, CTL_TOKEN_SECRET_LEN },
-	[T_PUB] = { FT_BYTES, 0, CTL_PUB_LEN },
-	[T_NAME] = { FT_NAME, 0, CTL_NAME_MAX },
-	[T_BROKER_NAME] = { FT_NAME, 0, CTL_NAME_MAX },
-	[T_VIP4] = { FT_IP, 4, 0 },
-	[T_VIP6] = { FT_IP, 6, 0 },
-	[T_PREFIX4] = { FT_PREFIX, 4, 0 },
-	[T_PREFIX6] = { FT_PREFIX, 6, 0 },
-	[T_ROUTE] = { FT_PREFIX, 0, 0 },
-	[T_CERT] = { FT_BLOB, 0, CTL_CERT_MAX },
-	[T_CA] = { FT_BLOB, 0, CTL_CERT_MAX },
-	[T_CODE] = { FT_U16, 0, 0 },
-	[T_REASON] = { FT_TEXT, 0, CTL_REASON_MAX },
-	[T_DATA_PORT] = { FT_U16, 0, 0 },
-	[T_AEAD_MASK] = { FT_U32, 0, 0 },
-	[T_ENDPOINT] = { FT_ENDPOINT, 0, 0 },
-	[T_OBSERVED] = { FT_ENDPOINT, 0, 0 },
-	[T_KEEPALIVE] = { FT_U16, 0, 0 },
-	[T_KEY_LIFE] = { FT_U32, 0, 0 },
-	[T_OWN_ROUTE] = { FT_PREFIX, 0, 0 },
-	[T_NONCE] = { FT_U64, 0, 0 },
-	[T_REQ_ID] = { FT_U32, 0, 0 },
-	[T_DST] = { FT_IP, 0, 0 },
-	[T_EPH] = { FT_BYTES, 0, CTL_EPH_LEN },
-	[T_INDEX] = { FT_U32, 0, 0 },
-	[T_SID] = { FT_U64, 0, 0 },
-	[T_ALLOWED] = { FT_PREFIX, 0, 0 },
-	[T_SECRET] = { FT_BYTES, 0, CTL_SECRET_LEN },
-	[T_AEAD] = { FT_U8, 0, 0 },
+	[T_TOKEN_SECRET] = { CTL_FT_BYTES, 0, CTL_TOKEN_SECRET_LEN },
+	[T_PUB] = { CTL_FT_BYTES, 0, CTL_PUB_LEN },
+	[T_NAME] = { CTL_FT_NAME, 0, CTL_NAME_MAX },
+	[T_BROKER_NAME] = { CTL_FT_NAME, 0, CTL_NAME_MAX },
+	[T_VIP4] = { CTL_FT_IP, 4, 0 },
+	[T_VIP6] = { CTL_FT_IP, 6, 0 },
+	[T_PREFIX4] = { CTL_FT_PREFIX, 4, 0 },
+	[T_PREFIX6] = { CTL_FT_PREFIX, 6, 0 },
+	[T_ROUTE] = { CTL_FT_PREFIX, 0, 0 },
+	[T_CERT] = { CTL_FT_BLOB, 0, CTL_CERT_MAX },
+	[T_CA] = { CTL_FT_BLOB, 0, CTL_CERT_MAX },
+	[T_CODE] = { CTL_FT_U16, 0, 0 },
+	[T_REASON] = { CTL_FT_TEXT, 0, CTL_REASON_MAX },
+	[T_DATA_PORT] = { CTL_FT_U16, 0, 0 },
+	[T_AEAD_MASK] = { CTL_FT_U32, 0, 0 },
+	[T_ENDPOINT] = { CTL_FT_ENDPOINT, 0, 0 },
+	[T_OBSERVED] = { CTL_FT_ENDPOINT, 0, 0 },
+	[T_KEEPALIVE] = { CTL_FT_U16, 0, 0 },
+	[T_KEY_LIFE] = { CTL_FT_U32, 0, 0 },
+	[T_OWN_ROUTE] = { CTL_FT_PREFIX, 0, 0 },
+	[T_NONCE] = { CTL_FT_U64, 0, 0 },
+	[T_REQ_ID] = { CTL_FT_U32, 0, 0 },
+	[T_DST] = { CTL_FT_IP, 0, 0 },
+	[T_EPH] = { CTL_FT_BYTES, 0, CTL_EPH_LEN },
+	[T_INDEX] = { CTL_FT_U32, 0, 0 },
+	[T_SID] = { CTL_FT_U64, 0, 0 },
+	[T_ALLOWED] = { CTL_FT_PREFIX, 0, 0 },
+	[T_SECRET] = { CTL_FT_BYTES, 0, CTL_SECRET_LEN },
+	[T_AEAD] = { CTL_FT_U8, 0, 0 },
 };
 
 /* field modes */
@@ -125,7 +125,7 @@ struct field {
 	uint8_t max;	/* M_REP: maximum count */
 	uint16_t off;	/* value (M_REP: array) offset in struct ctl_msg */
 	uint16_t aux;	/* bool has_* (M_OPT), uint8_t count (M_REP),
-			 * uint16_t length (FT_BLOB), or NOAUX */
+			 * uint16_t length (CTL_FT_BLOB), or NOAUX */
 };
 
 #define OFF(member) ((uint16_t)offsetof(struct ctl_msg, u.member))
@@ -270,11 +270,11 @@ static const struct msg_def *msg_def(unsigned type)
 static size_t elem_size(const struct tag_def *d)
 {
 	switch (d->ft) {
-	case FT_PREFIX:
+	case CTL_FT_PREFIX:
 		return sizeof(struct ctl_prefix);
-	case FT_ENDPOINT:
+	case CTL_FT_ENDPOINT:
 		return sizeof(struct ctl_endpoint);
-	case FT_IP:
+	case CTL_FT_IP:
 		return sizeof(struct ctl_ip);
 	default:
 		return 0;	/* never repeated */
@@ -321,18 +321,18 @@ static bool len_ok(const struct tag_def *d, size_t n, uint8_t *af)
 	size_t extra;
 
 	switch (d->ft) {
-	case FT_U8:
+	case CTL_FT_U8:
 		return n == 1;
-	case FT_U16:
+	case CTL_FT_U16:
 		return n == 2;
-	case FT_U32:
+	case CTL_FT_U32:
 		return n == 4;
-	case FT_U64:
+	case CTL_FT_U64:
 		return n == 8;
-	case FT_IP:
-	case FT_PREFIX:
-	case FT_ENDPOINT:
-		extra = d->ft == FT_IP ? 0 : d->ft == FT_PREFIX ? 1 : 2;
+	case CTL_FT_IP:
+	case CTL_FT_PREFIX:
+	case CTL_FT_ENDPOINT:
+		extra = d->ft == CTL_FT_IP ? 0 : d->ft == CTL_FT_PREFIX ? 1 : 2;
 		if (n == 4 + extra)
 			*af = 4;
 		else if (n == 16 + extra)
@@ -340,11 +340,11 @@ static bool len_ok(const struct tag_def *d, size_t n, uint8_t *af)
 		else
 			return false;
 		return d->af == 0 || d->af == *af;
-	case FT_BYTES:
+	case CTL_FT_BYTES:
 		return n == d->size;
-	case FT_NAME:
-	case FT_TEXT:
-	case FT_BLOB:
+	case CTL_FT_NAME:
+	case CTL_FT_TEXT:
+	case CTL_FT_BLOB:
 		return n >= 1 && n <= d->size;
 	}
 	return false;
@@ -356,30 +356,30 @@ static enum ctl_err get_value(const struct tag_def *d, uint8_t mode, const uint8
 	uint64_t x = 0;
 
 	switch (d->ft) {
-	case FT_U8:
+	case CTL_FT_U8:
 		x = v[0];
 		*dst = v[0];
 		break;
-	case FT_U16:
+	case CTL_FT_U16:
 		x = get_u16be(v);
 		*(uint16_t *)(void *)dst = (uint16_t)x;
 		break;
-	case FT_U32:
+	case CTL_FT_U32:
 		x = get_u32be(v);
 		*(uint32_t *)(void *)dst = (uint32_t)x;
 		break;
-	case FT_U64:
+	case CTL_FT_U64:
 		x = get_u64be(v);
 		*(uint64_t *)(void *)dst = x;
 		break;
-	case FT_IP: {
+	case CTL_FT_IP: {
 		struct ctl_ip *ip = (struct ctl_ip *)(void *)dst;
 
 		ip->af = af;
 		memcpy(ip->a, v, addr_len(af));
 		return CTL_OK;
 	}
-	case FT_PREFIX: {
+	case CTL_FT_PREFIX: {
 		struct ctl_prefix *p = (struct ctl_prefix *)(void *)dst;
 
 		p->ip.af = af;
@@ -387,7 +387,7 @@ static enum ctl_err get_value(const struct tag_def *d, uint8_t mode, const uint8
 		p->len = v[addr_len(af)];
 		return ctl_prefix_valid(p) ? CTL_OK : CTL_ERR_VALUE;
 	}
-	case FT_ENDPOINT: {
+	case CTL_FT_ENDPOINT: {
 		struct ctl_endpoint *e = (struct ctl_endpoint *)(void *)dst;
 
 		e->ip.af = af;
@@ -395,19 +395,19 @@ static enum ctl_err get_value(const struct tag_def *d, uint8_t mode, const uint8
 		e->port = get_u16be(v + addr_len(af));
 		return e->port ? CTL_OK : CTL_ERR_VALUE;
 	}
-	case FT_BYTES:
+	case CTL_FT_BYTES:
 		memcpy(dst, v, n);
 		return CTL_OK;
-	case FT_NAME:
-	case FT_TEXT:
+	case CTL_FT_NAME:
+	case CTL_FT_TEXT:
 		/* dst has size + 1 bytes, zeroed: the copy stays terminated */
 		if (!text_ok(v, n))
 			return CTL_ERR_VALUE;
 		memcpy(dst, v, n);
-		if (d->ft == FT_NAME && !ctl_name_valid((const char *)dst))
+		if (d->ft == CTL_FT_NAME && !ctl_name_valid((const char *)dst))
 			return CTL_ERR_VALUE;
 		return CTL_OK;
-	case FT_BLOB:
+	case CTL_FT_BLOB:
 		memcpy(dst, v, n);
 		*(uint16_t *)(void *)aux = (uint16_t)n;
 		return CTL_OK;
@@ -563,50 +563,50 @@ static size_t value_len(const struct tag_def *d, uint8_t mode, const uint8_t *sr
 	size_t n;
 
 	switch (d->ft) {
-	case FT_U8:
+	case CTL_FT_U8:
 		x = src[0];
 		return (mode & M_NONZERO) && !x ? 0 : 1;
-	case FT_U16:
+	case CTL_FT_U16:
 		x = *(const uint16_t *)(const void *)src;
 		return (mode & M_NONZERO) && !x ? 0 : 2;
-	case FT_U32:
+	case CTL_FT_U32:
 		x = *(const uint32_t *)(const void *)src;
 		return (mode & M_NONZERO) && !x ? 0 : 4;
-	case FT_U64:
+	case CTL_FT_U64:
 		x = *(const uint64_t *)(const void *)src;
 		return (mode & M_NONZERO) && !x ? 0 : 8;
-	case FT_IP: {
+	case CTL_FT_IP: {
 		const struct ctl_ip *ip = (const struct ctl_ip *)(const void *)src;
 
 		if (!addr_len(ip->af) || (d->af && d->af != ip->af))
 			return 0;
 		return addr_len(ip->af);
 	}
-	case FT_PREFIX: {
+	case CTL_FT_PREFIX: {
 		const struct ctl_prefix *p = (const struct ctl_prefix *)(const void *)src;
 
 		if (!ctl_prefix_valid(p) || (d->af && d->af != p->ip.af))
 			return 0;
 		return addr_len(p->ip.af) + 1;
 	}
-	case FT_ENDPOINT: {
+	case CTL_FT_ENDPOINT: {
 		const struct ctl_endpoint *e = (const struct ctl_endpoint *)(const void *)src;
 
 		if (!addr_len(e->ip.af) || (d->af && d->af != e->ip.af) || !e->port)
 			return 0;
 		return addr_len(e->ip.af) + 2;
 	}
-	case FT_BYTES:
+	case CTL_FT_BYTES:
 		return d->size;
-	case FT_NAME:
-	case FT_TEXT:
+	case CTL_FT_NAME:
+	case CTL_FT_TEXT:
 		n = strnlen((const char *)src, (size_t)d->size + 1);
 		if (n == 0 || n > d->size || !text_ok(src, n))
 			return 0;
-		if (d->ft == FT_NAME && !ctl_name_valid((const char *)src))
+		if (d->ft == CTL_FT_NAME && !ctl_name_valid((const char *)src))
 			return 0;
 		return n;
-	case FT_BLOB:
+	case CTL_FT_BLOB:
 		n = *(const uint16_t *)(const void *)aux;
 		return n >= 1 && n <= d->size ? n : 0;
 	}
@@ -616,39 +616,39 @@ static size_t value_len(const struct tag_def *d, uint8_t mode, const uint8_t *sr
 static void put_value(const struct tag_def *d, const uint8_t *src, uint8_t *v, size_t n)
 {
 	switch (d->ft) {
-	case FT_U8:
+	case CTL_FT_U8:
 		v[0] = src[0];
 		break;
-	case FT_U16:
+	case CTL_FT_U16:
 		put_u16be(v, *(const uint16_t *)(const void *)src);
 		break;
-	case FT_U32:
+	case CTL_FT_U32:
 		put_u32be(v, *(const uint32_t *)(const void *)src);
 		break;
-	case FT_U64:
+	case CTL_FT_U64:
 		put_u64be(v, *(const uint64_t *)(const void *)src);
 		break;
-	case FT_IP:
+	case CTL_FT_IP:
 		memcpy(v, ((const struct ctl_ip *)(const void *)src)->a, n);
 		break;
-	case FT_PREFIX: {
+	case CTL_FT_PREFIX: {
 		const struct ctl_prefix *p = (const struct ctl_prefix *)(const void *)src;
 
 		memcpy(v, p->ip.a, n - 1);
 		v[n - 1] = p->len;
 		break;
 	}
-	case FT_ENDPOINT: {
+	case CTL_FT_ENDPOINT: {
 		const struct ctl_endpoint *e = (const struct ctl_endpoint *)(const void *)src;
 
 		memcpy(v, e->ip.a, n - 2);
 		put_u16be(v + n - 2, e->port);
 		break;
 	}
-	case FT_BYTES:
-	case FT_NAME:
-	case FT_TEXT:
-	case FT_BLOB:
+	case CTL_FT_BYTES:
+	case CTL_FT_NAME:
+	case CTL_FT_TEXT:
+	case CTL_FT_BLOB:
 		memcpy(v, src, n);
 		break;
 	}
@@ -658,10 +658,10 @@ static void put_value(const struct tag_def *d, const uint8_t *src, uint8_t *v, s
 static bool opt_present(const struct tag_def *d, const uint8_t *src)
 {
 	switch (d->ft) {
-	case FT_NAME:
-	case FT_TEXT:
+	case CTL_FT_NAME:
+	case CTL_FT_TEXT:
 		return src[0] != '\0';
-	case FT_IP:
+	case CTL_FT_IP:
 		return ((const struct ctl_ip *)(const void *)src)->af != 0;
 	default:
 		return true;
