@@ -244,6 +244,86 @@ static const br_x509_class pin_vtable = {
 	.get_pkey = pin_get_pkey,
 };
 
+/* ---- server-side validator ------------------------------------------------ */
+
+/*
+ * br_x509_minimal behind a thin wrapper that remembers how many
+ * certificates the client sent and what validation said. With
+ * BR_OPT_TOLERATE_NO_CLIENT_AUTH the engine carries on after a failed
+ * validation, and br_x509_minimal may still hand out the key and the CN it
+ * decoded; the wrapper's get_pkey() and tls_peer_*() only trust result 0.
+ */
+struct auth_x509 {
+	const br_x509_class *vtable;
+	br_x509_minimal_context xc;
+	unsigned certs;		/* certificates presented */
+	int result;		/* end_chain(): -1 not reached, 0 valid, else BR_ERR_X509_* */
+};
+
+static struct auth_x509 *auth_of(const br_x509_class *const *ctx)
+{
+	return (struct auth_x509 *)(void *)ctx;
+}
+
+static void auth_start_chain(const br_x509_class **ctx, const char *server_name)
+{
+	struct auth_x509 *a = auth_of(ctx);
+
+	a->certs = 0;
+	a->result = -1;
+	a->xc.vtable->start_chain(&a->xc.vtable, server_name);
+}
+
+static void auth_start_cert(const br_x509_class **ctx, uint32_t length)
+{
+	struct auth_x509 *a = auth_of(ctx);
+
+	a->certs++;
+	a->xc.vtable->start_cert(&a->xc.vtable, length);
+}
+
+static void auth_append(const br_x509_class **ctx, const unsigned char *buf, size_t len)
+{
+	struct auth_x509 *a = auth_of(ctx);
+
+	a->xc.vtable->append(&a->xc.vtable, buf, len);
+}
+
+static void auth_end_cert(const br_x509_class **ctx)
+{
+	struct auth_x509 *a = auth_of(ctx);
+
+	a->xc.vtable->end_cert(&a->xc.vtable);
+}
+
+static unsigned auth_end_chain(const br_x509_class **ctx)
+{
+	struct auth_x509 *a = auth_of(ctx);
+	unsigned r = a->xc.vtable->end_chain(&a->xc.vtable);
+
+	a->result = (int)r;
+	return r;
+}
+
+static const br_x509_pkey *auth_get_pkey(const br_x509_class *const *ctx, unsigned *usages)
+{
+	const struct auth_x509 *a = auth_of(ctx);
+
+	if (a->result != 0)
+		return NULL;
+	return a->xc.vtable->get_pkey(&a->xc.vtable, usages);
+}
+
+static const br_x509_class auth_vtable = {
+	.context_size = sizeof(struct auth_x509),
+	.start_chain = auth_start_chain,
+	.start_cert = auth_start_cert,
+	.append = auth_append,
+	.end_cert = auth_end_cert,
+	.end_chain = auth_end_chain,
+	.get_pkey = auth_get_pkey,
+};
+
 /* ---- connections ---------------------------------------------------------- */
 
 struct tls_conn {
@@ -252,14 +332,15 @@ struct tls_conn {
 		br_ssl_client_context c;
 	} u;
 	br_ssl_engine_context *eng;
-	br_x509_minimal_context xc;	/* peer chain validator (unused: enrollment server) */
-	const br_x509_class **validator;	/* &xc.vtable, &pin->vtable or NULL */
+	struct auth_x509 auth;		/* server: wrapper; client: auth.xc alone */
+	const br_x509_class **validator;	/* &auth.vtable, &auth.xc.vtable or &pin->vtable */
 	br_name_element cn;
 	char cn_buf[PKI_NAME_MAX + 1];
 	struct pin_x509 *pin;		/* pinned client only, same allocation */
 	size_t size;
 	bool done;			/* handshake finished once */
-	bool dead;			/* tls_eof() before a clean close */
+	bool dead;			/* closed by us: tls_eof(), refused client cert */
+	int dead_err;			/* tls_error() once dead */
 	uint8_t ibuf[TLS_IBUF];
 	uint8_t obuf[TLS_OBUF];
 };
@@ -319,15 +400,24 @@ struct tls_conn *tls_server_new(const struct tls_creds *creds, bool require_clie
 	c->eng = &c->u.s.eng;
 	br_ssl_server_init_full_ec(&c->u.s, creds->chain, creds->chain_len, BR_KEYTYPE_EC,
 				   &creds->sk);
-	if (require_client_cert) {
-		br_x509_minimal_init_full(&c->xc, &creds->ta.ta, 1);
-		br_x509_minimal_set_name_elements(&c->xc, &c->cn, 1);
-		br_ssl_engine_set_x509(c->eng, &c->xc.vtable);
-		br_ssl_engine_set_default_ecdsa(c->eng);	/* client CertificateVerify */
-		br_ssl_server_set_trust_anchor_names_alt(&c->u.s, &creds->ta.ta, 1);
-		c->validator = &c->xc.vtable;
+	/* A client certificate is always requested; without
+	 * require_client_cert its absence is tolerated (enrollment), but a
+	 * certificate that is presented must still validate (tls_state()). */
+	c->auth.vtable = &auth_vtable;
+	c->auth.result = -1;
+	br_x509_minimal_init_full(&c->auth.xc, &creds->ta.ta, 1);
+	br_x509_minimal_set_name_elements(&c->auth.xc, &c->cn, 1);
+	br_ssl_engine_set_x509(c->eng, &c->auth.vtable);
+	br_ssl_engine_set_default_ecdsa(c->eng);	/* client CertificateVerify */
+	br_ssl_server_set_trust_anchor_names_alt(&c->u.s, &creds->ta.ta, 1);
+	c->validator = &c->auth.vtable;
+	if (engine_setup(c) < 0) {
+		tls_free(c);
+		return NULL;
 	}
-	if (engine_setup(c) < 0 || !br_ssl_server_reset(&c->u.s)) {
+	if (!require_client_cert)
+		br_ssl_engine_add_flags(c->eng, BR_OPT_TOLERATE_NO_CLIENT_AUTH);
+	if (!br_ssl_server_reset(&c->u.s)) {
 		tls_free(c);
 		return NULL;
 	}
@@ -353,9 +443,9 @@ struct tls_conn *tls_client_new(const struct tls_creds *creds, const char *serve
 	if (!c)
 		return NULL;
 	c->eng = &c->u.c.eng;
-	br_ssl_client_init_full(&c->u.c, &c->xc, &creds->ta.ta, 1);
-	br_x509_minimal_set_name_elements(&c->xc, &c->cn, 1);
-	c->validator = &c->xc.vtable;
+	br_ssl_client_init_full(&c->u.c, &c->auth.xc, &creds->ta.ta, 1);
+	br_x509_minimal_set_name_elements(&c->auth.xc, &c->cn, 1);
+	c->validator = &c->auth.xc.vtable;
 	if (creds->has_cert)
 		br_ssl_client_set_single_ec(&c->u.c, creds->chain, 1, &creds->sk, BR_KEYTYPE_SIGN,
 					    BR_KEYTYPE_EC, br_ec_get_default(),
@@ -404,8 +494,16 @@ unsigned tls_state(struct tls_conn *c)
 		r |= TLS_WANT_SEND;
 	if (st & BR_SSL_RECVREC)
 		r |= TLS_WANT_RECV;
-	if (st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP))
+	if (!c->done && (st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP))) {
+		/* optional client auth: a certificate was shown and refused */
+		if (c->validator == &c->auth.vtable && c->auth.certs > 0 &&
+		    c->auth.result != 0) {
+			c->dead = true;
+			c->dead_err = c->auth.result > 0 ? c->auth.result : BR_ERR_X509_NOT_TRUSTED;
+			return TLS_CLOSED;
+		}
 		c->done = true;
+	}
 	if (c->done)
 		r |= TLS_READY;
 	return r;
@@ -444,6 +542,7 @@ void tls_eof(struct tls_conn *c)
 	if (c->dead || (br_ssl_engine_current_state(c->eng) & BR_SSL_CLOSED))
 		return;
 	c->dead = true;
+	c->dead_err = BR_ERR_IO;
 }
 
 size_t tls_read(struct tls_conn *c, void *out, size_t cap)
@@ -451,7 +550,7 @@ size_t tls_read(struct tls_conn *c, void *out, size_t cap)
 	uint8_t *buf;
 	size_t len;
 
-	if (c->dead || !(br_ssl_engine_current_state(c->eng) & BR_SSL_RECVAPP))
+	if ((tls_state(c) & TLS_CLOSED) || !(br_ssl_engine_current_state(c->eng) & BR_SSL_RECVAPP))
 		return 0;
 	buf = br_ssl_engine_recvapp_buf(c->eng, &len);
 	if (len > cap)
@@ -466,7 +565,8 @@ size_t tls_write(struct tls_conn *c, const void *data, size_t n)
 	uint8_t *buf;
 	size_t len;
 
-	if (c->dead || n == 0 || !(br_ssl_engine_current_state(c->eng) & BR_SSL_SENDAPP))
+	if (n == 0 || (tls_state(c) & TLS_CLOSED) ||
+	    !(br_ssl_engine_current_state(c->eng) & BR_SSL_SENDAPP))
 		return 0;
 	buf = br_ssl_engine_sendapp_buf(c->eng, &len);
 	if (len > n)
@@ -486,13 +586,17 @@ void tls_close(struct tls_conn *c)
 int tls_error(const struct tls_conn *c)
 {
 	if (c->dead)
-		return BR_ERR_IO;
+		return c->dead_err;
 	return br_ssl_engine_last_error(c->eng);
 }
 
 int tls_peer_name(struct tls_conn *c, char out[static PKI_NAME_MAX + 1])
 {
-	if (!c->done || !c->validator || c->cn.status <= 0)
+	unsigned usages;
+
+	/* the CN counts only when the chain validated (get_pkey says so) */
+	if (!c->done || c->dead || !c->validator || c->cn.status <= 0 ||
+	    !(*c->validator)->get_pkey(c->validator, &usages))
 		return -1;
 	memcpy(out, c->cn_buf, sizeof c->cn_buf);
 	out[PKI_NAME_MAX] = 0;
@@ -504,7 +608,7 @@ int tls_peer_pub(struct tls_conn *c, uint8_t out[static PKI_PUB_LEN])
 	const br_x509_pkey *pk;
 	unsigned usages;
 
-	if (!c->done || !c->validator)
+	if (!c->done || c->dead || !c->validator)
 		return -1;
 	pk = (*c->validator)->get_pkey(c->validator, &usages);
 	if (!pk || pk->key_type != BR_KEYTYPE_EC || pk->key.ec.curve != BR_EC_secp256r1 ||

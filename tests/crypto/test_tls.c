@@ -507,3 +507,73 @@ Test(tls, max_fragment_length_and_record_sizes)
 	tls_free(s);
 	tls_free(c);
 }
+
+/* tls_server_new(creds, false): one listener for enrollment and control.
+ * No certificate -> anonymous; a valid one -> identified; a bad one ->
+ * refused with its reason, never silently downgraded to anonymous. */
+Test(tls, optional_client_cert_valid_is_identified)
+{
+	struct tls_conn *s = tls_server_new(srv_creds, false);
+	struct tls_conn *c = tls_client_new(cli_creds, "keybroker");
+	char name[PKI_NAME_MAX + 1];
+	uint8_t pub[PKI_PUB_LEN];
+
+	pump(s, c);
+	cr_assert(tls_state(s) & TLS_READY, "%s", tls_strerror(tls_error(s)));
+	cr_assert(tls_state(c) & TLS_READY, "%s", tls_strerror(tls_error(c)));
+	cr_assert_eq(tls_peer_name(s, name), 0);
+	cr_assert_str_eq(name, "node-7");
+	cr_assert_eq(tls_peer_pub(s, pub), 0);
+	cr_assert_arr_eq(pub, cli.key.pub, PKI_PUB_LEN);
+	tls_free(s);
+	tls_free(c);
+}
+
+Test(tls, optional_client_cert_anonymous)
+{
+	struct tls_conn *s = tls_server_new(srv_creds, false);
+	struct tls_conn *c = tls_client_new(anon_creds, "keybroker");
+	char name[PKI_NAME_MAX + 1];
+	uint8_t pub[PKI_PUB_LEN];
+
+	pump(s, c);
+	cr_assert(tls_state(s) & TLS_READY, "%s", tls_strerror(tls_error(s)));
+	cr_assert_eq(tls_peer_name(s, name), -1);
+	cr_assert_eq(tls_peer_pub(s, pub), -1);
+	tls_free(s);
+	tls_free(c);
+}
+
+static void optional_refused(struct tls_creds *cc, int want)
+{
+	struct tls_conn *s = tls_server_new(srv_creds, false);
+	struct tls_conn *c = tls_client_new(cc, "keybroker");
+	char name[PKI_NAME_MAX + 1];
+	uint8_t pub[PKI_PUB_LEN], buf[8];
+
+	pump(s, c);
+	cr_assert(tls_state(s) & TLS_CLOSED, "bad client certificate accepted");
+	cr_assert_eq(tls_error(s), want, "server %d %s", tls_error(s), tls_strerror(tls_error(s)));
+	cr_assert_eq(tls_peer_name(s, name), -1);
+	cr_assert_eq(tls_peer_pub(s, pub), -1);
+	cr_assert_eq(tls_read(s, buf, sizeof buf), 0);
+	cr_assert_eq(tls_write(s, "x", 1), 0);
+	/* the client learns it when the caller drops the transport */
+	tls_eof(c);
+	cr_assert(tls_state(c) & TLS_CLOSED);
+	tls_free(s);
+	tls_free(c);
+}
+
+Test(tls, optional_client_cert_other_ca_refused)
+{
+	struct tls_creds *mixed = creds(&cli2, &ca);
+
+	optional_refused(mixed, BR_ERR_X509_NOT_TRUSTED);
+	tls_creds_free(mixed);
+}
+
+Test(tls, optional_client_cert_expired_refused)
+{
+	optional_refused(old_creds, BR_ERR_X509_EXPIRED);
+}
