@@ -13,7 +13,10 @@
  *                                 on one port: requests a client certificate but
  *                                 tolerates its absence
  *                                 (BR_OPT_TOLERATE_NO_CLIENT_AUTH); a presented
- *                                 certificate must still chain to creds' CA.
+ *                                 certificate must still chain to creds' CA
+ *                                 (else TLS_CLOSED with its X.509 error, e.g.
+ *                                 TLS_ERR_X509_EXPIRED: never downgraded to
+ *                                 anonymous).
  *                                 tls_peer_name()/tls_peer_pub() return -1 when
  *                                 the client sent none (then only ENROLL_REQ is
  *                                 acceptable on that connection).
