@@ -390,6 +390,19 @@ int kbstate_init(const char *dir, const char *listen, const char *prefix4,
 	if (parse_listen(listen, &ep, err) < 0 || parse_prefix4(prefix4, &p4, err) < 0 ||
 	    (prefix6 && parse_prefix6(prefix6, &p6, err) < 0) || parse_name(name, err) < 0)
 		return -1;
+	/* "dir/" and "dir" are the same directory */
+	char clean[PATH_MAX];
+	size_t dl = strlen(dir);
+
+	while (dl > 1 && dir[dl - 1] == '/')
+		dl--;
+	if (dl >= sizeof(clean)) {
+		seterr(err, "state directory '%s': path too long", dir);
+		return -1;
+	}
+	memcpy(clean, dir, dl);
+	clean[dl] = '\0';
+	dir = clean;
 	if (make_dir(dir, &created, err) < 0)
 		return -1;
 

@@ -364,3 +364,23 @@ Test(kbstate, parse_duration_table)
 
 	cr_assert_eq(kbstate_parse_duration(NULL, &s), -1);
 }
+
+Test(kbstate, nested_path_with_trailing_slash, .init = setup, .fini = teardown)
+{
+	char err[KBSTATE_ERR_MAX] = "", nested[512], parent[400];
+	struct stat sb;
+	struct kbstate st;
+
+	snprintf(parent, sizeof(parent), "%s/a/b", tmpdir);
+	snprintf(nested, sizeof(nested), "%s/state//", parent);
+	umask(077);
+	cr_assert_eq(kbstate_init(nested, "127.0.0.1:4500", "10.98.0.0/24", NULL, NULL, err), 0,
+		     "%s", err);
+	cr_assert_eq(stat(nested, &sb), 0);
+	cr_assert_eq(sb.st_mode & 0777, 0700);
+	cr_assert_eq(stat(parent, &sb), 0);
+	cr_assert(S_ISDIR(sb.st_mode));
+	cr_assert_eq(kbstate_load(nested, &st, err), 0, "%s", err);
+	kbstate_free(&st);
+	cr_assert_eq(kbstate_init(nested, "127.0.0.1:4500", "10.98.0.0/24", NULL, NULL, err), -1);
+}

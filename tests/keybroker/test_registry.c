@@ -161,6 +161,31 @@ Test(registry, migrations_upgrade_and_idempotent_reopen, .init = setup, .fini = 
 	cr_assert_null(r);
 }
 
+Test(registry, wal_files_private_and_newer_schema_refused, .init = setup, .fini = teardown)
+{
+	struct registry *r;
+	char err[REGISTRY_ERR_MAX] = "", wal[400], cmd[600];
+	struct stat st;
+
+	umask(0);
+	r = open_db();
+	add_token(r, 1, "a", "", "", 0, 100);
+	snprintf(wal, sizeof(wal), "%s-wal", dbpath);
+	cr_assert_eq(stat(wal, &st), 0, "no WAL file: journal_mode is not WAL");
+	cr_assert_eq(st.st_mode & 0777, 0600);
+	registry_close(r);
+	if (system("command -v sqlite3 >/dev/null 2>&1") != 0)
+		cr_skip_test("sqlite3 command not installed");
+	/* a database written by a newer mavpn is not touched */
+	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' 'PRAGMA user_version = %d'", dbpath,
+		 REGISTRY_SCHEMA_VERSION + 1);
+	cr_assert_eq(system(cmd), 0);
+	r = (struct registry *)1;
+	cr_assert_eq(registry_open(dbpath, &r, err), REG_ERR_DB);
+	cr_assert_null(r);
+	cr_assert(strstr(err, "newer"), "%s", err);
+}
+
 Test(registry, open_refuses_garbage_file, .init = setup, .fini = teardown)
 {
 	struct registry *r = (struct registry *)1;
