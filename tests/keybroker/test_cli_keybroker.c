@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -322,4 +323,89 @@ Test(cli, every_command_has_help, .init = setup, .fini = teardown)
 	}
 	cr_assert_eq(kb(NULL), 2);
 	cr_assert(strstr(errout, "usage:"), "%s", errout);
+}
+
+/* With a running daemon: status shows its answer, policy reload reaches it
+ * (and a bad file changes nothing), node revoke cuts the node off live. */
+static pid_t daemon_pid;
+
+static void stop_daemon(void)
+{
+	if (daemon_pid > 0) {
+		kill(daemon_pid, SIGTERM);
+		waitpid(daemon_pid, NULL, 0);
+		daemon_pid = 0;
+	}
+	teardown();
+}
+
+Test(cli, admin_commands_reach_the_running_daemon, .init = setup, .fini = stop_daemon)
+{
+	char port[32], listen[64], sock[400], logp[400], path[400];
+	struct kbstate st;
+	struct registry *r;
+	char err[KBSTATE_ERR_MAX], rerr[REGISTRY_ERR_MAX];
+	struct pki_key k;
+	struct reg_node n;
+	uint8_t h[32], secret[16] = { 7 };
+
+	snprintf(port, sizeof(port), "%d", 20000 + (int)(getpid() % 20000));
+	snprintf(listen, sizeof(listen), "127.0.0.1:%s", port);
+	cr_assert_eq(kb("init", "-d", dir, "--listen", listen, "--prefix", "10.98.0.0/24", NULL),
+		     0, "%s", errout);
+	/* one enrolled node for the daemon to know */
+	cr_assert_eq(kbstate_load(dir, &st, err), 0, "%s", err);
+	cr_assert_eq(registry_open(st.registry_path, &r, rerr), REG_OK);
+	sha256(h, secret, 16);
+	cr_assert_eq(registry_token_add(r, h, "victim", "", "", time(NULL), time(NULL) + 60, rerr),
+		     REG_OK);
+	cr_assert_eq(pki_key_generate(&k), 0);
+	cr_assert_eq(registry_enroll(r, h, k.pub, time(NULL), &st.prefix4, NULL, kbstate_issue_cb,
+				     &st, &n, rerr), REG_OK, "%s", rerr);
+	registry_close(r);
+	kbstate_free(&st);
+
+	snprintf(logp, sizeof(logp), "%s/daemon.log", tmpdir);
+	daemon_pid = fork();
+	cr_assert_geq(daemon_pid, 0);
+	if (daemon_pid == 0) {
+		int fd = open(logp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execl(getenv("MAVPN_KEYBROKER"), "mavpn-keybroker", "run", "-d", dir, (char *)NULL);
+		_exit(127);
+	}
+	snprintf(sock, sizeof(sock), "%s/admin.sock", dir);
+	for (int i = 0; i < 100 && access(sock, F_OK) != 0; i++)
+		usleep(50000);
+	cr_assert_eq(access(sock, F_OK), 0, "daemon did not start (see %s)", logp);
+
+	cr_assert_eq(kb("status", "-d", dir, NULL), 0, "%s", errout);
+	cr_assert_null(strstr(out, "not running"), "%s", out);
+	cr_assert(strstr(out, listen), "%s", out);
+	cr_assert_eq(kb("status", "-d", dir, "--json", NULL), 0, "%s", errout);
+	cr_assert_eq(out[0], '{', "%s", out);
+
+	/* bad policy: refused by the CLI itself, the daemon keeps its policy */
+	snprintf(path, sizeof(path), "%s/policy.conf", dir);
+	FILE *f = fopen(path, "w");
+
+	fputs("[default]\naction = nope\n", f);
+	fclose(f);
+	cr_assert_eq(kb("policy", "reload", "-d", dir, NULL), 1);
+	cr_assert(strstr(errout, "policy.conf:2:"), "%s", errout);
+	f = fopen(path, "w");
+	fputs("[default]\naction = deny\n[a]\nfrom = *\nto = victim\n", f);
+	fclose(f);
+	cr_assert_eq(kb("policy", "reload", "-d", dir, NULL), 0, "%s", errout);
+	cr_assert(strstr(out, "policy reloaded: 1 rule, default deny"), "%s", out);
+	cr_assert_eq(kb("status", "-d", dir, NULL), 0);
+	cr_assert(strstr(out, "default deny"), "daemon did not apply the policy: %s", out);
+
+	/* revoke: registry first, then the daemon */
+	cr_assert_eq(kb("node", "revoke", "-d", dir, "victim", NULL), 0, "%s", errout);
+	cr_assert(strstr(out, "closed its channel"), "%s", out);
+	cr_assert_eq(kb("node", "list", "-d", dir, "--json", "--all", NULL), 0);
+	cr_assert(strstr(out, "\"revoked\":true"), "%s", out);
 }
