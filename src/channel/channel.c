@@ -220,7 +220,7 @@ static int dispatch(struct channel *ch)
 	size_t off = 0;
 	int rc = 0;
 
-	while (!ch->closing && off < ch->in_len) {
+	while (!ch->closed && !ch->closing && off < ch->in_len) {
 		struct ctl_msg m;
 		size_t fl;
 		enum ctl_err e = ctl_frame_len(ch->in + off, ch->in_len - off, &fl);
@@ -241,8 +241,10 @@ static int dispatch(struct channel *ch)
 			start_close(ch, "by handler");
 		ct_wipe(&m, sizeof m);
 	}
-	if (ch->closing)
+	if (ch->closing || ch->closed)
 		off = ch->in_len;	/* input after a close request is dropped */
+	if (ch->closed)
+		rc = -1;		/* e.g. the handler overflowed the queue */
 	memmove(ch->in, ch->in + off, ch->in_len - off);
 	ct_wipe(ch->in + ch->in_len - off, off);
 	ch->in_len -= off;

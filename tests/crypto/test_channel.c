@@ -438,3 +438,50 @@ Test(channel, events_follow_tls)
 	channel_free(s);
 	channel_free(c);
 }
+
+/* A handler that answers one frame with more than the queue holds. */
+static int flood_frame(struct channel *ch, const struct ctl_msg *m, void *arg)
+{
+	int *calls = arg;
+	static struct ctl_msg big;
+
+	(void)m;
+	(*calls)++;
+	memset(&big, 0, sizeof big);
+	big.type = CTL_ENROLL_OK;
+	strcpy(big.u.enroll_ok.name, "n");
+	strcpy(big.u.enroll_ok.broker_name, "b");
+	big.u.enroll_ok.vip4.af = 4;
+	big.u.enroll_ok.prefix4.ip.af = 4;
+	big.u.enroll_ok.cert_len = CTL_CERT_MAX;
+	big.u.enroll_ok.ca_len = CTL_CERT_MAX;
+	for (int i = 0; i < 40; i++)
+		if (channel_send(ch, &big) < 0)
+			break;
+	return 0;
+}
+
+Test(channel, overflow_inside_handler_stops_dispatch)
+{
+	struct rx crx = { 0 };
+	int calls = 0, sv[2];
+	struct channel *s, *c;
+	struct ctl_msg m;
+
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	nonblock(sv[0]);
+	nonblock(sv[1]);
+	s = channel_new(sv[0], tls_server_new(srv_creds, true), flood_frame, &calls);
+	c = channel_new(sv[1], tls_client_new(cli_creds, "keybroker"), on_frame, &crx);
+	for (uint64_t i = 1; i <= 3; i++) {
+		m = ping(i);
+		cr_assert_eq(channel_send(c, &m), 0);
+	}
+	/* client writes, server reads all three frames in one go */
+	RUN(s, c, channel_error(s) != CHANNEL_ERR_NONE);
+	cr_assert_eq(channel_error(s), CHANNEL_ERR_OVERFLOW, "%s", channel_strerror(s));
+	cr_assert_eq(calls, 1, "no frame may reach the handler of a closed channel");
+	cr_assert_eq(channel_io(s), CHANNEL_CLOSED);
+	channel_free(s);
+	channel_free(c);
+}
