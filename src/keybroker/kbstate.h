@@ -18,7 +18,7 @@
  *                    CN "<name>-ca"
  *   broker.key       broker TLS private key, PKCS#8 PEM
  *   broker.crt       broker TLS certificate, PEM, SAN dNSName = name,
- *                    serverAuth, valid 10 years (re-run init to rotate)
+ *                    serverAuth, valid 10 years (no rotation command yet)
  *   registry.db      SQLite registry (registry.h), + -wal / -shm
  *   policy.conf      policy (policy.h), default: allow everything
  *   admin.sock       created by the running daemon (admin.h)
