@@ -78,7 +78,11 @@ ssize_t pki_cert_issue(uint8_t *out, size_t cap, const struct pki_cert_params *p
 		       const uint8_t *issuer_der, size_t issuer_len,
 		       uint8_t serial_out[PKI_SERIAL_LEN]);
 
-/* What pki_cert_parse() reads back from a DER certificate. */
+/* What pki_cert_parse() reads back from a DER certificate (at most
+ * PKI_CERT_MAX bytes, P-256 key, printable CN of 1..PKI_NAME_MAX chars,
+ * SAN iPAddress entries of 4 / 16 bytes; the first of each family is
+ * kept). Parsing checks structure only, not the signature or the dates:
+ * that is pki_cert_verify(). 0 or -1; info is zeroed first. */
 struct pki_cert_info {
 	char name[PKI_NAME_MAX + 1];	/* subject CN */
 	uint8_t pub[PKI_PUB_LEN];

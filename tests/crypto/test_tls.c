@@ -577,3 +577,29 @@ Test(tls, optional_client_cert_expired_refused)
 {
 	optional_refused(old_creds, BR_ERR_X509_EXPIRED);
 }
+
+Test(tls, handshake_one_byte_at_a_time)
+{
+	struct tls_conn *s = tls_server_new(srv_creds, true);
+	struct tls_conn *c = tls_client_new(cli_creds, "keybroker");
+	uint8_t buf[8];
+	int moves = 0;
+
+	for (int i = 0; i < 100000; i++) {
+		bool p = move(s, c, 1) | move(c, s, 1);
+
+		moves += p;
+		if (!p)
+			break;
+	}
+	cr_assert(tls_state(s) & TLS_READY, "%s", tls_strerror(tls_error(s)));
+	cr_assert(tls_state(c) & TLS_READY, "%s", tls_strerror(tls_error(c)));
+	cr_assert_gt(moves, 1000, "a real handshake is more than 1000 bytes");
+	cr_assert_eq(tls_write(c, "abc", 3), 3);
+	for (int i = 0; i < 1000 && move(c, s, 1); i++)
+		;
+	cr_assert_eq(tls_read(s, buf, sizeof buf), 3);
+	cr_assert_arr_eq(buf, "abc", 3);
+	tls_free(s);
+	tls_free(c);
+}
