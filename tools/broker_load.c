@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -385,9 +386,12 @@ static void keepalive(void)
 {
 	static uint64_t last;
 	static uint32_t cursor;
-	uint64_t now = now_us(), elapsed = last ? now - last : 0;
+	uint64_t now = now_us(), elapsed;
 	uint64_t slice;
 
+	if (!last)
+		last = now;
+	elapsed = now - last;
 	if (elapsed < 50000)
 		return;
 	last = now;
@@ -564,6 +568,7 @@ int main(int argc, char **argv)
 		lfd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 		if (lfd >= 0)
 			dup2(lfd, 2);
+		prctl(PR_SET_PDEATHSIG, SIGTERM);	/* never outlive the generator */
 		execl(bin, bin, "run", "-d", dir, (char *)NULL);
 		_exit(127);
 	}

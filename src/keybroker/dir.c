@@ -88,6 +88,11 @@ struct kbnode *dir_upsert(struct kbd *kb, const struct reg_node *rn)
 	n->vip6 = rn->vip6;
 	n->last_seen = rn->last_seen;
 	n->revoked = rn->revoked_at != 0;
+	if (n->n_routes && !n->on_gw_list) {
+		n->on_gw_list = true;
+		n->gw_next = kb->gateways;
+		kb->gateways = n;
+	}
 	if (!n->revoked) {
 		/* A hash insert only fails when the first bucket array cannot be
 		 * allocated; the node is then found by id only. */
@@ -144,7 +149,7 @@ struct kbnode *dir_lookup_dst(struct kbd *kb, const struct ctl_ip *ip,
 				return n == self ? NULL : n;
 		}
 	}
-	for (struct kbnode *n = kb->nodes; n; n = n->next) {
+	for (struct kbnode *n = kb->gateways; n; n = n->gw_next) {
 		if (n->revoked || n == self || !n->n_routes)
 			continue;
 		for (uint8_t i = 0; i < n->n_routes; i++) {
@@ -195,7 +200,7 @@ uint8_t dir_reachable_routes(struct kbd *kb, const struct kbnode *self,
 {
 	uint8_t k = 0;
 
-	for (struct kbnode *g = kb->nodes; g && k < max; g = g->next) {
+	for (struct kbnode *g = kb->gateways; g && k < max; g = g->gw_next) {
 		if (g->revoked || g == self || !g->n_routes || !dir_allows(kb, self, g))
 			continue;
 		for (uint8_t i = 0; i < g->n_routes && k < max; i++)
@@ -216,6 +221,7 @@ void dir_free(struct kbd *kb)
 		free(n);
 	}
 	kb->nodes = NULL;
+	kb->gateways = NULL;
 	kb->n_nodes = 0;
 	htab_free(&kb->nodes_by_id);
 	htab_free(&kb->nodes_by_vip4);

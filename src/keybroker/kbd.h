@@ -53,6 +53,8 @@ struct conn;
 struct kbnode {
 	struct hlink by_id, by_vip4, by_vip6;
 	struct kbnode *next;		/* kb->nodes, every entry */
+	struct kbnode *gw_next;		/* kb->gateways: entries with routes */
+	bool on_gw_list;
 	int64_t id;			/* registry row id */
 	char name[PKI_NAME_MAX + 1];
 	struct ctl_ip vip4;
@@ -119,6 +121,7 @@ struct kbd {
 	/* directory */
 	struct htab nodes_by_id, nodes_by_vip4, nodes_by_vip6;
 	struct kbnode *nodes;
+	struct kbnode *gateways;	/* nodes that ever had approved routes */
 	size_t n_nodes;
 	uint32_t mark;
 
