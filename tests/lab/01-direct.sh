@@ -7,8 +7,8 @@ set -u
 lab_init
 lab_broker
 
-nsx net tcpdump -i kb -n -U -w "$LAB_DIR/kb.pcap" 2>/dev/null &
-CAP=$!; lab_track_pid $CAP
+lab_bg net tcpdump -i kb -n -U -w "$LAB_DIR/kb.pcap" 2>/dev/null
+CAP=$LAB_BG
 sleep 0.5
 
 lab_node alpha 172.31.77.11
@@ -21,8 +21,8 @@ nsx beta ping -c 3 -i 0.2 -W 2 "$A" >/dev/null || lab_fail "ping beta -> alpha (
 lab_log "ping both ways ok"
 
 head -c 8M /dev/urandom >"$LAB_DIR/blob"
-nsx beta timeout 30 nc -l 5001 >"$LAB_DIR/blob.rx" &
-RX=$!; lab_track_pid $RX
+lab_bg beta timeout 30 nc -l 5001 >"$LAB_DIR/blob.rx"
+RX=$LAB_BG
 lab_wait 5 nsx beta sh -c "ss -Hltn | grep -q ':5001'" || lab_fail "receiver did not listen"
 nsx alpha timeout 30 nc -N "$B" 5001 <"$LAB_DIR/blob" || lab_fail "TCP send alpha -> beta"
 wait $RX

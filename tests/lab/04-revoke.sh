@@ -10,11 +10,10 @@ lab_node beta 172.31.77.12
 B=$(lab_vip beta)
 nsx alpha ping -c 2 -W 2 "$B" >/dev/null || lab_fail "alpha -> beta before revoke"
 
-nsx beta iperf3 -s -1 -B "$B" >/dev/null 2>&1 &
-lab_track_pid $!
+lab_bg beta iperf3 -s -1 -B "$B" >/dev/null 2>&1
 lab_wait 5 nsx beta sh -c "ss -Hltn | grep -q ':5201'" || lab_fail "iperf3 server"
-nsx alpha iperf3 -c "$B" -t 6 >/dev/null 2>&1 &
-IP=$!; lab_track_pid $IP
+lab_bg alpha iperf3 -c "$B" -t 6 >/dev/null 2>&1
+IP=$LAB_BG
 sleep 2
 
 t0=$(date +%s%N)

@@ -11,11 +11,10 @@ lab_node gamma 172.31.77.13
 B=$(lab_vip beta) G=$(lab_vip gamma)
 nsx alpha ping -c 1 -W 2 "$B" >/dev/null || lab_fail "alpha -> beta"
 
-nsx beta iperf3 -s -1 -B "$B" >/dev/null 2>&1 &
-lab_track_pid $!
+lab_bg beta iperf3 -s -1 -B "$B" >/dev/null 2>&1
 lab_wait 5 nsx beta sh -c "ss -Hltn | grep -q ':5201'" || lab_fail "iperf3 server"
-nsx alpha iperf3 -c "$B" -t 6 -J >"$LAB_DIR/iperf.json" 2>/dev/null &
-IP=$!; lab_track_pid $IP
+lab_bg alpha iperf3 -c "$B" -t 6 -J >"$LAB_DIR/iperf.json" 2>/dev/null
+IP=$LAB_BG
 sleep 1.5
 kill -KILL "$KB_PID"; wait "$KB_PID" 2>/dev/null
 lab_log "broker killed during the transfer"

@@ -11,8 +11,7 @@ lab_node beta 172.31.77.12
 B=$(lab_vip beta)
 nsx alpha ping -c 1 -W 2 "$B" >/dev/null || lab_fail "alpha -> beta"
 
-nsx beta iperf3 -s -1 -B "$B" >/dev/null 2>&1 &
-lab_track_pid $!
+lab_bg beta iperf3 -s -1 -B "$B" >/dev/null 2>&1
 lab_wait 5 nsx beta sh -c "ss -Hltn | grep -q ':5201'" || lab_fail "iperf3 server"
 nsx alpha iperf3 -c "$B" -t 17 -J >"$LAB_DIR/iperf.json" 2>/dev/null || lab_fail "iperf3"
 n=$(jq '.intervals | length' "$LAB_DIR/iperf.json")

@@ -14,8 +14,8 @@ A=$(lab_vip alpha) B=$(lab_vip beta)
 PORT=$(sed -n 's/^listen_port *= *//p' "$LAB_DIR/beta/mavpn.conf")
 [ -n "$PORT" ] || lab_fail "beta's listen_port not found"
 
-nsx beta tcpdump -i eth0 -n -U -w "$LAB_DIR/beta.pcap" "udp and dst port $PORT" 2>/dev/null &
-CAP=$!; lab_track_pid $CAP
+lab_bg beta tcpdump -i eth0 -n -U -w "$LAB_DIR/beta.pcap" "udp and dst port $PORT" 2>/dev/null
+CAP=$LAB_BG
 sleep 0.5
 nsx alpha ping -c 20 -i 0.05 -W 2 "$B" >/dev/null || lab_fail "alpha -> beta"
 sleep 0.3; kill -INT $CAP; wait $CAP 2>/dev/null

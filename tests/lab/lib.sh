@@ -35,6 +35,15 @@ lab_fail() { lab_log "FAIL: $*"; exit 1; }
 lab_ns() { printf '%s-%s' "$LAB" "$1"; }
 # Run a command inside a lab namespace: nsx NAME cmd args...
 nsx() { _n=$1; shift; ip netns exec "$(lab_ns "$_n")" "$@"; }
+# Start a command in the background inside a namespace; LAB_BG is its PID
+# (ip netns exec execs the command, so this is the command itself, not a
+# subshell) and lab_cleanup stops it. Redirect on the call: lab_bg NS cmd >f
+lab_bg() {
+	_n=$1; shift
+	ip netns exec "$(lab_ns "$_n")" "$@" &
+	LAB_BG=$!
+	lab_track_pid "$LAB_BG"
+}
 
 lab_cleanup() {
 	_rc=$?
@@ -94,9 +103,8 @@ lab_broker() {
 }
 
 lab_start_broker() {
-	nsx kb "$KEYBROKER" run -d "$LAB_DIR/kb" >>"$LAB_DIR/kb.log" 2>&1 &
-	KB_PID=$!
-	lab_track_pid "$KB_PID"
+	lab_bg kb "$KEYBROKER" run -d "$LAB_DIR/kb" >>"$LAB_DIR/kb.log" 2>&1
+	KB_PID=$LAB_BG
 	for _i in $(seq 1 50); do
 		nsx kb sh -c "ss -Hltn | grep -q 172.31.77.2:7443" && return 0
 		kill -0 "$KB_PID" 2>/dev/null || { cat "$LAB_DIR/kb.log" >&2; lab_fail "keybroker exited"; }
