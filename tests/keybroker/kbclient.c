@@ -383,8 +383,13 @@ int tnode_up(struct kbfix *f, struct tnode *n)
 	n->c = tc_connect(f->port, tls_client_new(n->creds, f->st.name));
 	if (!n->c)
 		goto out;
-	if (tc_handshake(n->c, 5000) < 0)
+	/* a refusal (ERROR + close) may arrive together with the end of the
+	 * handshake: then the ERROR frame is already queued */
+	if (tc_handshake(n->c, 5000) < 0) {
+		if (tc_recv(n->c, m, 0) == 0 && m->type == CTL_ERROR)
+			r = m->u.error.code;
 		goto out;
+	}
 	memset(m, 0, sizeof *m);
 	m->type = CTL_HELLO;
 	if (!n->data_port)
@@ -398,8 +403,9 @@ int tnode_up(struct kbfix *f, struct tnode *n)
 	m->u.hello.endpoints[0].ip.a[2] = 2;
 	m->u.hello.endpoints[0].ip.a[3] = 7;
 	m->u.hello.endpoints[0].port = n->data_port;
-	if (tc_send(n->c, m) < 0)
-		goto out;
+	/* the broker may refuse (ERROR, close) before HELLO even leaves:
+	 * read what it sent either way */
+	(void)tc_send(n->c, m);
 	r = tc_recv(n->c, m, 5000);
 	if (r == 0 && m->type == CTL_WELCOME) {
 		n->welcome = m->u.welcome;
