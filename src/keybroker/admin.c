@@ -154,6 +154,7 @@ out:
 
 struct aclient {
 	struct kbd *kb;
+	struct aclient *prev, *next;	/* kb->aclients */
 	ev_io io;
 	ev_timer timer;
 	char in[ADMIN_REQUEST_MAX];
@@ -164,6 +165,12 @@ struct aclient {
 
 static void aclient_free(struct aclient *a)
 {
+	if (a->prev)
+		a->prev->next = a->next;
+	else
+		a->kb->aclients = a->next;
+	if (a->next)
+		a->next->prev = a->prev;
 	ev_io_stop(a->kb->loop, &a->io);
 	ev_timer_stop(a->kb->loop, &a->timer);
 	close(a->io.fd);
@@ -299,6 +306,10 @@ static void accept_cb(EV_P_ ev_io *w, int revents)
 			continue;
 		}
 		a->kb = kb;
+		a->next = kb->aclients;
+		if (kb->aclients)
+			kb->aclients->prev = a;
+		kb->aclients = a;
 		ev_io_init(&a->io, aclient_cb, fd, EV_READ);
 		ev_io_start(EV_A, &a->io);
 		ev_timer_init(&a->timer, aclient_timeout, ADMIN_TIMEOUT_MS / 1000.0, 0.);
@@ -358,6 +369,8 @@ void admin_stop(struct kbd *kb)
 {
 	struct sockaddr_un sa;
 
+	while (kb->aclients)
+		aclient_free(kb->aclients);
 	if (kb->afd < 0)
 		return;
 	ev_io_stop(kb->loop, &kb->aio);

@@ -450,10 +450,13 @@ int broker_revoke(struct kbd *kb, const char *name, char *err, size_t errlen)
 	/* offers touching it */
 	for (struct offer *o = kb->offers, *next; o; o = next) {
 		next = o->next;
-		if (o->b == n)
+		if (o->b == n) {
 			offer_refuse(kb, o, CTL_CODE_REVOKED, "destination revoked");
-		else if (o->a == n)
+		} else if (o->a == n) {
+			/* B may already hold keys from the OFFER */
+			send_revoke(kb, o->b, o->sid, name, CTL_CODE_REVOKED);
 			offer_free(kb, o);
+		}
 	}
 	if (n->conn)
 		conn_shutdown(n->conn, CTL_CODE_REVOKED, "node %s revoked", name);
@@ -521,8 +524,11 @@ void broker_policy_changed(struct kbd *kb)
 	}
 	for (struct offer *o = kb->offers, *next; o; o = next) {
 		next = o->next;
-		if (!dir_allows(kb, o->a, o->b))
-			offer_refuse(kb, o, CTL_CODE_POLICY, "denied by the new policy");
+		if (dir_allows(kb, o->a, o->b))
+			continue;
+		/* B may already hold keys from the OFFER */
+		send_revoke(kb, o->b, o->sid, o->a->name, CTL_CODE_POLICY);
+		offer_refuse(kb, o, CTL_CODE_POLICY, "denied by the new policy");
 	}
 	kb->cnt.sessions_revoked += revoked;
 	if (revoked)

@@ -109,6 +109,7 @@ struct kbd_counters {
 };
 
 struct audit_row;
+struct aclient;
 
 struct kbd {
 	struct ev_loop *loop;
@@ -149,6 +150,7 @@ struct kbd {
 	/* admin socket */
 	int afd;
 	ev_io aio;
+	struct aclient *aclients;	/* admin.c: requests being served */
 
 	/* audit queue (audit.c) */
 	struct audit_row *aq_head, *aq_tail;

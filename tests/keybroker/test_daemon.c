@@ -795,3 +795,27 @@ Test(kbd, admin_status_and_errors)
 	cr_assert_eq(fix_admin(&F, "status", reply, sizeof reply), -1);
 	cr_assert(errno == ENOENT || errno == ECONNREFUSED, "errno %d", errno);
 }
+
+Test(kbd, reload_during_offer_tells_both)
+{
+	struct tnode a, b;
+	struct x25519_eph e;
+	struct ctl_msg *m = msg();
+	char reply[512];
+	uint64_t sid;
+
+	fix_init(&F, NULL);
+	fix_start(&F);
+	two_up(&a, &b);
+	cr_assert_eq(x25519_eph_generate(&e), 0);
+	session_req(&a, 5, &b.ok.vip4, &e, 5);
+	cr_assert_eq(tc_expect(b.c, CTL_OFFER, m, 3000), 0);
+	sid = m->u.session.sid;
+	fix_write_policy(&F, "[default]\naction = deny\n");
+	cr_assert_eq(fix_admin(&F, "reload", reply, sizeof reply), 0, "%s", reply);
+	expect_refuse(&a, 5, CTL_CODE_POLICY, 1000);
+	expect_revoke(&b, sid, "alpha", CTL_CODE_POLICY, 1000);
+	free(m);
+	tnode_free(&a);
+	tnode_free(&b);
+}
