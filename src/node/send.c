@@ -17,13 +17,16 @@
 #include "router/icmp.h"
 #include "router/packet.h"
 
-/* Our address of family af (4/6) as ICMP source, or NULL. */
-static const uint8_t *own_src(const struct node *n, int af)
+/*
+ * Source address of the ICMP errors we write into the TUN: NULL, i.e. the
+ * offending packet's destination. Our own VIP would not do: the kernel
+ * drops a packet arriving on an interface with one of its own addresses as
+ * source (a martian), and a local sender (the usual case) is us.
+ */
+static const uint8_t *icmp_src(const struct node *n, int af)
 {
-	if (af == 4)
-		return n->conf.vip4.a;
-	if (af == 6 && n->conf.has_vip6)
-		return n->conf.vip6.a;
+	(void)n;
+	(void)af;
 	return NULL;
 }
 
@@ -41,7 +44,7 @@ void send_icmp_unreach_cb(void *ctx, const uint8_t *pkt, size_t len)
 
 	n->drops.count[c->reason]++;
 	k = icmp_build_unreach(n->icmpbuf, sizeof n->icmpbuf, (enum icmp_unreach)c->why, pkt, len,
-			       own_src(n, router_pkt_af(pkt, len)));
+			       icmp_src(n, router_pkt_af(pkt, len)));
 	if (k > 0)
 		tun_put(n, n->icmpbuf, (size_t)k);
 }
@@ -223,7 +226,7 @@ static void send_one(struct node *n, uint8_t *pkt, size_t len)
 	if (silent_dst(&rp))
 		return;
 	switch (router_check_mtu(pkt, len, n->conf.mtu, n->icmpbuf, sizeof n->icmpbuf, &olen,
-				 own_src(n, rp.af))) {
+				 icmp_src(n, rp.af))) {
 	case ROUTER_MTU_OK:
 		break;
 	case ROUTER_MTU_ICMP:

@@ -33,7 +33,7 @@ static void local_life(const struct node *n, struct ctl_session *s)
 void sessions_on_grant(struct node *n, const struct ctl_session *g)
 {
 	static struct ctl_session gc;
-	char a[CTL_ADDRSTRLEN];
+	char a[CTL_ADDRSTRLEN], e[CTL_ADDRSTRLEN];
 	struct peer *p;
 
 	gc = *g;
@@ -50,7 +50,7 @@ void sessions_on_grant(struct node *n, const struct ctl_session *g)
 	log_info("session %016llx with %s (%s) as initiator, %s, life %us, endpoint %s",
 		 (unsigned long long)g->sid, p->name, ctl_ip_fmt(&g->peer_vip4, a),
 		 aead_name((enum aead_alg)g->aead), g->life_s,
-		 g->n_endpoints ? ctl_endpoint_fmt(&g->endpoints[0], a) : "-");
+		 g->n_endpoints ? ctl_endpoint_fmt(&g->endpoints[0], e) : "-");
 	if (p->queue.count)
 		send_flush_peer(n, p);
 	else
@@ -138,9 +138,13 @@ void sessions_on_refuse(struct node *n, const struct ctl_refuse *rf)
 		log_debug("REFUSE for unknown request %u", rf->req_id);
 		return;
 	}
-	log_info("no session to %s: %s%s%s (%d queued packets answered with ICMP unreachable)",
-		 ctl_ip_fmt(&rf->dst, a), ctl_code_name((enum ctl_code)rf->code),
-		 rf->reason[0] ? ": " : "", rf->reason, k);
+	{
+		const char *code = ctl_code_name((enum ctl_code)rf->code);
+		bool extra = rf->reason[0] && strcmp(rf->reason, code) != 0;
+
+		log_info("no session to %s: %s%s%s (%d queued packets answered with ICMP unreachable)",
+			 ctl_ip_fmt(&rf->dst, a), code, extra ? ": " : "", extra ? rf->reason : "", k);
+	}
 }
 
 void sessions_on_revoke(struct node *n, const struct ctl_revoke *rv)
