@@ -727,6 +727,26 @@ int node_up_background(const char *dir, int log_level, int timeout_ms)
 	}
 }
 
+static bool is_zombie(pid_t pid)
+{
+	char path[64], buf[256];
+	ssize_t k;
+	char *p;
+	int fd;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true;
+	k = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (k <= 0)
+		return true;
+	buf[k] = 0;
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] == 'Z';
+}
+
 int node_down(const char *dir, int timeout_ms)
 {
 	pid_t pid = control_running_pid(dir);
@@ -745,8 +765,13 @@ int node_down(const char *dir, int timeout_ms)
 	free(reply);
 	if (r != 0 && pid > 1)
 		kill(pid, SIGTERM);	/* control socket gone: fall back to the signal */
-	if (control_wait_exit(dir, timeout_ms) == 0)
+	if (control_wait_exit(dir, timeout_ms) == 0) {
+		/* The lock goes with the fd, a moment before the process is gone
+		 * (and reaped): wait for that too, briefly. */
+		for (int i = 0; pid > 1 && i < 200 && kill(pid, 0) == 0 && !is_zombie(pid); i++)
+			usleep(10000);
 		return 0;
+	}
 	if (pid > 1) {
 		fprintf(stderr, "mavpn: daemon pid %d did not stop within %d s: killing it\n",
 			(int)pid, timeout_ms / 1000);

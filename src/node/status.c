@@ -180,7 +180,8 @@ int status_json(const struct node_status *s, char *out, size_t cap)
 		put_int_or_null(&o, p->session_age_s);
 		put(&o, ",\"key_left_s\":");
 		put_int_or_null(&o, p->key_left_s);
-		put(&o, ",\"sid\":%" PRIu64 ",\"rekeys\":%" PRIu64 ",\"queued\":%u,\"aead\":",
+		/* sid as a hex string: JSON numbers lose u64 precision in most parsers */
+		put(&o, ",\"sid\":\"%016" PRIx64 "\",\"rekeys\":%" PRIu64 ",\"queued\":%u,\"aead\":",
 		    p->sid, p->rekeys, p->queued);
 		if (p->aead)
 			put_str(&o, p->aead);
