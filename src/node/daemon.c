@@ -766,10 +766,14 @@ int node_down(const char *dir, int timeout_ms)
 	if (r != 0 && pid > 1)
 		kill(pid, SIGTERM);	/* control socket gone: fall back to the signal */
 	if (control_wait_exit(dir, timeout_ms) == 0) {
-		/* The lock goes with the fd, a moment before the process is gone
-		 * (and reaped): wait for that too, briefly. */
-		for (int i = 0; pid > 1 && i < 200 && kill(pid, 0) == 0 && !is_zombie(pid); i++)
+		/* The lock goes with the fd, a moment before the process is gone;
+		 * then its new parent (init: it is a daemon) must reap it, which
+		 * some container inits do only every second or so. Wait for that
+		 * too (kill -0 succeeds on a zombie), up to 5 s. */
+		for (int i = 0; pid > 1 && i < 500 && kill(pid, 0) == 0; i++)
 			usleep(10000);
+		if (pid > 1 && kill(pid, 0) == 0 && !is_zombie(pid))
+			fprintf(stderr, "mavpn: pid %d released the lock but still runs\n", (int)pid);
 		return 0;
 	}
 	if (pid > 1) {
