@@ -501,7 +501,7 @@ int main(int argc, char **argv)
 	int opt;
 
 	n_nodes = 10000;
-	window = 512;
+	window = 64;
 	log_init("broker-load", LOG_LVL_WARN);
 	while ((opt = getopt(argc, argv, "b:n:s:w:c:k")) != -1) {
 		switch (opt) {
