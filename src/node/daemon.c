@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -269,6 +270,11 @@ static int tun_setup(struct node *n, char *err, size_t errlen)
 
 	if (nl_open(&n->nl, terr) != 0) {
 		snprintf(err, errlen, "%s", terr);
+		return -1;
+	}
+	if (n->conf.attach && if_nametoindex(n->conf.ifname) == 0) {
+		snprintf(err, errlen, "[node] attach = yes but interface '%s' does not exist "
+			 "(create it first, e.g. systemd/mavpn0.netdev)", n->conf.ifname);
 		return -1;
 	}
 	if (tun_open(&n->tun, n->conf.ifname, TUN_O_NONBLOCK, terr) != 0) {

@@ -155,6 +155,18 @@ Test(nodeconf, bad_values_are_quoted)
 	}
 }
 
+Test(nodeconf, documented_sample_loads)
+{
+	struct nodeconf nc;
+	char err[NODECONF_ERR_MAX] = "";
+
+	cr_assert_eq(nodeconf_load(&nc, MAVPN_SOURCE_ROOT "/etc/mavpn.conf", err), 0, "%s", err);
+	cr_assert_str_eq(nc.name, "alpha");
+	cr_assert(nc.has_vip6);
+	cr_assert_not(nc.forward);
+	cr_assert_eq(nc.n_routes, 0);
+}
+
 Test(nodeconf, missing_file)
 {
 	struct nodeconf nc;
