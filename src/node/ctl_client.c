@@ -20,6 +20,7 @@
 #include "crypto/aead.h"
 #include "crypto/ct.h"
 #include "crypto/rand.h"
+#include "node/decide.h"
 #include "node/node.h"
 #include "node/sockaddr.h"
 
@@ -84,10 +85,8 @@ static void conn_failed(struct node *n, const char *reason)
 		node_wait_reason(n, reason);
 	if (n->stopping)
 		return;
-	delay = (b->backoff_ms + rand_uniform(b->backoff_ms / 2 + 1)) / 1000.0;
-	b->backoff_ms *= 2;
-	if (b->backoff_ms > BROKER_BACKOFF_MAX_MS)
-		b->backoff_ms = BROKER_BACKOFF_MAX_MS;
+	delay = decide_backoff_delay(b->backoff_ms, rand_uniform(UINT32_MAX)) / 1000.0;
+	b->backoff_ms = decide_backoff_next(b->backoff_ms);
 	ev_timer_stop(n->loop, &b->retry);
 	ev_timer_set(&b->retry, delay, 0.);
 	ev_timer_start(n->loop, &b->retry);
@@ -164,7 +163,7 @@ static void on_welcome(struct node *n, const struct ctl_welcome *w)
 			 ctl_ip_fmt(&w->vip4, a), ctl_ip_fmt(&n->conf.vip4, c), c);
 	b->welcome = *w;
 	b->state = BROKER_UP;
-	b->backoff_ms = BROKER_BACKOFF_MIN_MS;
+	b->backoff_ms = DECIDE_BACKOFF_MIN_MS;
 	b->keepalive_s = w->keepalive_s ? w->keepalive_s : BROKER_DEFAULT_KEEPALIVE_S;
 	ev_timer_stop(n->loop, &b->deadline);
 	ev_timer_stop(n->loop, &b->ping);
@@ -368,7 +367,7 @@ void broker_init(struct node *n)
 
 	memset(b, 0, sizeof *b);
 	b->fd = -1;
-	b->backoff_ms = BROKER_BACKOFF_MIN_MS;
+	b->backoff_ms = DECIDE_BACKOFF_MIN_MS;
 	ev_init(&b->io, io_cb);
 	b->io.data = n;
 	ev_init(&b->retry, retry_cb);

@@ -43,8 +43,6 @@ struct channel;
 #define NODE_KEEPALIVE_MS 10000u	/* empty packet after this long without sending... */
 #define NODE_IN_USE_MS 25000u		/* ...while the session was used this recently */
 #define NODE_RESPONDER_PROMOTE_MS 1000u	/* responder promotes next itself after this */
-#define BROKER_BACKOFF_MIN_MS 250u
-#define BROKER_BACKOFF_MAX_MS 10000u
 #define BROKER_CONNECT_TIMEOUT_MS 10000u	/* TCP + TLS + WELCOME */
 #define BROKER_DEFAULT_KEEPALIVE_S 5u
 #define BROKER_DEAD_INTERVALS 3u	/* silent keepalive intervals before reconnect */

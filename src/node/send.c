@@ -12,6 +12,7 @@
 
 #include "common/log.h"
 #include "crypto/aead.h"
+#include "node/decide.h"
 #include "node/node.h"
 #include "proto/data.h"
 #include "router/icmp.h"
@@ -156,17 +157,12 @@ static bool begin_peer_request(struct node *n, struct peer *p, const struct ctl_
 void send_maybe_rekey(struct node *n, struct peer *p, uint64_t now)
 {
 	struct session_slot *s = p->current;
-	uint64_t life, ahead;
 
 	if (p->req.active || !s || !s->keys.valid)
 		return;
 	if (p->next && p->next->keys.valid)
 		return;		/* a newer session is already installed (we are its responder) */
-	life = s->expires_ms > s->created_ms ? s->expires_ms - s->created_ms : 0;
-	ahead = life / 4 < PEER_REKEY_AHEAD_MS ? life / 4 : PEER_REKEY_AHEAD_MS;
-	if (s->role == SESSION_RESPONDER)
-		ahead /= 2;	/* the initiator goes first; no crossing requests */
-	if (now + ahead < s->expires_ms)
+	if (!decide_rekey_due(s->created_ms, s->expires_ms, s->role, now))
 		return;
 	log_debug("rekey with %s (key left %lld ms)", p->name,
 		  (long long)s->expires_ms - (long long)now);
@@ -200,14 +196,6 @@ static void queue_for_peer(struct node *n, struct peer *p, const struct ctl_ip *
 		(void)begin_peer_request(n, p, dst, now);
 }
 
-static bool silent_dst(const struct router_pkt *rp)
-{
-	if (rp->af == 6)
-		return rp->dst[0] == 0xff;	/* multicast: MLD, RS, ... */
-	return (rp->dst[0] & 0xf0) == 0xe0 ||
-	       (rp->dst[0] == 255 && rp->dst[1] == 255 && rp->dst[2] == 255 && rp->dst[3] == 255);
-}
-
 static void send_one(struct node *n, uint8_t *pkt, size_t len)
 {
 	struct router_pkt rp;
@@ -223,7 +211,7 @@ static void send_one(struct node *n, uint8_t *pkt, size_t len)
 			  n->tun.ifname);
 		return;
 	}
-	if (silent_dst(&rp))
+	if (decide_silent_dst(rp.af, rp.dst))
 		return;
 	switch (router_check_mtu(pkt, len, n->conf.mtu, n->icmpbuf, sizeof n->icmpbuf, &olen,
 				 icmp_src(n, rp.af))) {

@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "crypto/aead.h"
 #include "crypto/ct.h"
+#include "node/decide.h"
 #include "node/node.h"
 #include "router/icmp.h"
 
@@ -121,18 +122,7 @@ void sessions_on_refuse(struct node *n, const struct ctl_refuse *rf)
 	char a[CTL_ADDRSTRLEN];
 	int k;
 
-	switch (rf->code) {
-	case CTL_CODE_POLICY:
-	case CTL_CODE_REVOKED:
-		ctx.why = ICMP_UNREACH_ADMIN;
-		break;
-	case CTL_CODE_UNKNOWN_DST:
-		ctx.why = ICMP_UNREACH_NET;
-		break;
-	default:
-		ctx.why = ICMP_UNREACH_HOST;
-		break;
-	}
+	ctx.why = decide_refuse_icmp(rf->code);
 	k = router_on_refuse(&n->rt, rf, log_now_ms(), send_icmp_unreach_cb, &ctx);
 	if (k < 0) {
 		log_debug("REFUSE for unknown request %u", rf->req_id);

@@ -563,3 +563,103 @@ Test(sockaddr, v6_and_bad_family)
 	ss.ss_family = AF_INET6;
 	cr_assert_not(sockaddr_to_endpoint(&back, (struct sockaddr *)&ss, 8));
 }
+
+/* ---- decide ------------------------------------------------------------- */
+
+#include "node/decide.h"
+#include "router/icmp.h"
+
+/* Numbered edges of the rekey rule: life L, margin min(20 s, L/4),
+ * halved for the responder. */
+static const struct {
+	uint64_t created, expires;
+	enum session_role role;
+	uint64_t now;
+	bool due;
+} rekey_edges[] = {
+	/* 0 */ { 0, 120000, SESSION_INITIATOR, 0, false },
+	/* 1 */ { 0, 120000, SESSION_INITIATOR, 99999, false },	/* margin 20 s */
+	/* 2 */ { 0, 120000, SESSION_INITIATOR, 100000, true },
+	/* 3 */ { 0, 120000, SESSION_RESPONDER, 100000, false },	/* margin 10 s */
+	/* 4 */ { 0, 120000, SESSION_RESPONDER, 109999, false },
+	/* 5 */ { 0, 120000, SESSION_RESPONDER, 110000, true },
+	/* 6 */ { 1000, 4000, SESSION_INITIATOR, 3249, false },	/* L=3 s: margin 750 ms */
+	/* 7 */ { 1000, 4000, SESSION_INITIATOR, 3250, true },
+	/* 8 */ { 1000, 4000, SESSION_RESPONDER, 3624, false },	/* 375 ms */
+	/* 9 */ { 1000, 4000, SESSION_RESPONDER, 3625, true },
+	/* 10 */ { 0, 80000, SESSION_INITIATOR, 59999, false },	/* L/4 = 20 s exactly */
+	/* 11 */ { 0, 80000, SESSION_INITIATOR, 60000, true },
+	/* 12 */ { 5000, 5000, SESSION_INITIATOR, 5000, true },	/* no life at all */
+	/* 13 */ { 9000, 5000, SESSION_INITIATOR, 0, false },	/* bogus: expiry in the future */
+	/* 14 */ { 0, 120000, SESSION_INITIATOR, 200000, true },	/* long past */
+};
+
+Test(decide, rekey_edges)
+{
+	for (size_t i = 0; i < sizeof rekey_edges / sizeof rekey_edges[0]; i++)
+		cr_expect_eq(decide_rekey_due(rekey_edges[i].created, rekey_edges[i].expires,
+					      rekey_edges[i].role, rekey_edges[i].now),
+			     rekey_edges[i].due, "edge %zu", i);
+}
+
+Test(decide, refuse_codes_to_icmp)
+{
+	cr_assert_eq(decide_refuse_icmp(CTL_CODE_POLICY), ICMP_UNREACH_ADMIN);
+	cr_assert_eq(decide_refuse_icmp(CTL_CODE_REVOKED), ICMP_UNREACH_ADMIN);
+	cr_assert_eq(decide_refuse_icmp(CTL_CODE_UNKNOWN_DST), ICMP_UNREACH_NET);
+	cr_assert_eq(decide_refuse_icmp(CTL_CODE_OFFLINE), ICMP_UNREACH_HOST);
+	cr_assert_eq(decide_refuse_icmp(CTL_CODE_TIMEOUT), ICMP_UNREACH_HOST);
+	cr_assert_eq(decide_refuse_icmp(CTL_CODE_LIMIT), ICMP_UNREACH_HOST);
+	cr_assert_eq(decide_refuse_icmp(9999), ICMP_UNREACH_HOST);
+}
+
+Test(decide, silent_destinations)
+{
+	static const uint8_t mc4[4] = { 224, 0, 0, 22 }, mc4hi[4] = { 239, 255, 255, 250 },
+			     bc[4] = { 255, 255, 255, 255 }, uni[4] = { 100, 96, 0, 3 },
+			     e0[4] = { 240, 0, 0, 1 }, dirbc[4] = { 100, 96, 0, 255 };
+	uint8_t v6[16] = { 0xff, 0x02 };
+
+	cr_assert(decide_silent_dst(4, mc4));
+	cr_assert(decide_silent_dst(4, mc4hi));
+	cr_assert(decide_silent_dst(4, bc));
+	cr_assert_not(decide_silent_dst(4, uni));
+	cr_assert_not(decide_silent_dst(4, e0));	/* class E: not multicast */
+	cr_assert_not(decide_silent_dst(4, dirbc));	/* may be a peer's VIP in a /23 */
+	cr_assert(decide_silent_dst(6, v6));
+	v6[0] = 0xfd;
+	cr_assert_not(decide_silent_dst(6, v6));
+	v6[0] = 0xfe;
+	v6[1] = 0x80;
+	cr_assert_not(decide_silent_dst(6, v6));
+}
+
+Test(decide, backoff_doubles_to_the_cap_with_bounded_jitter)
+{
+	uint32_t b = 0, seen[16];
+	int n = 0;
+
+	b = decide_backoff_next(b);
+	cr_assert_eq(b, DECIDE_BACKOFF_MIN_MS);
+	while (n < 16) {
+		seen[n++] = b;
+		if (b == DECIDE_BACKOFF_MAX_MS)
+			break;
+		b = decide_backoff_next(b);
+	}
+	cr_assert_eq(seen[1], 500);
+	cr_assert_eq(seen[2], 1000);
+	cr_assert_eq(b, DECIDE_BACKOFF_MAX_MS);
+	cr_assert_lt(n, 10, "cap reached after %d steps", n);
+	cr_assert_eq(decide_backoff_next(DECIDE_BACKOFF_MAX_MS), DECIDE_BACKOFF_MAX_MS);
+	cr_assert_eq(decide_backoff_next(7000), DECIDE_BACKOFF_MAX_MS);
+	/* jitter: cur .. cur + cur/2 inclusive, both ends reachable */
+	cr_assert_eq(decide_backoff_delay(1000, 0), 1000);
+	cr_assert_eq(decide_backoff_delay(1000, 500), 1500);
+	cr_assert_eq(decide_backoff_delay(1000, 501), 1000);
+	for (uint32_t r = 0; r < 100000; r += 7919) {
+		uint32_t d = decide_backoff_delay(DECIDE_BACKOFF_MAX_MS, r * 2654435761u);
+
+		cr_assert(d >= DECIDE_BACKOFF_MAX_MS && d <= DECIDE_BACKOFF_MAX_MS * 3 / 2, "%u", d);
+	}
+}
