@@ -184,8 +184,9 @@ static void queue_for_peer(struct node *n, struct peer *p, const struct ctl_ip *
 {
 	count_queue_drops(n, pending_push(&p->queue, pkt, len), p->name);
 	if (p->next && p->next->keys.valid) {
-		/* Responder of a fresh session: the initiator's first packet
-		 * promotes it; if none came, promote ourselves. */
+		/* Responder of a fresh session (and no live current, or we would
+		 * not be here): the initiator's first packet promotes it; if none
+		 * came, promote ourselves. */
 		if (now - p->next->created_ms >= NODE_RESPONDER_PROMOTE_MS) {
 			peer_promote_next(&n->rt, p);
 			send_flush_peer(n, p);

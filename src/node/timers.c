@@ -9,7 +9,8 @@
  *                     host unreachable (counted as "timeout")
  *                   - responder fallback: a fresh next slot not confirmed by
  *                     the initiator within NODE_RESPONDER_PROMOTE_MS is
- *                     promoted by us, queued packets flushed
+ *                     promoted by us when we have no live current session,
+ *                     queued packets flushed
  *                   - rekey ahead of expiry for sessions in use
  *                     (send_maybe_rekey: at life - min(20 s, life/4); the
  *                     responder only at half that margin)
@@ -35,7 +36,11 @@ static void tick_peer(struct node *n, struct peer *p, uint64_t now)
 {
 	struct session_slot *nx = p->next;
 
-	if (nx && nx->keys.valid && now - nx->created_ms >= NODE_RESPONDER_PROMOTE_MS) {
+	/* Only without a live current: a next slot the initiator never
+	 * confirmed may be one it never got (its GRANT lost), and replacing a
+	 * working session with it would cut the traffic. */
+	if (nx && nx->keys.valid && !peer_send_slot(p, now) &&
+	    now - nx->created_ms >= NODE_RESPONDER_PROMOTE_MS) {
 		log_debug("promoting the session with %s without word from the initiator", p->name);
 		peer_promote_next(&n->rt, p);
 	}
