@@ -211,14 +211,17 @@ static int on_frame(struct channel *ch, const struct ctl_msg *m, void *arg)
 		}
 		on_welcome(n, &m->u.welcome);
 		return 0;
-	case CTL_ERROR:
+	case CTL_ERROR: {
+		const char *code = ctl_code_name((enum ctl_code)m->u.error.code);
+		bool extra = m->u.error.reason[0] && strcmp(code, m->u.error.reason) != 0;
+
 		snprintf(b->last_error, sizeof b->last_error, "broker refused the node: %s%s%s",
-			 ctl_code_name((enum ctl_code)m->u.error.code),
-			 m->u.error.reason[0] ? ": " : "", m->u.error.reason);
+			 code, extra ? ": " : "", extra ? m->u.error.reason : "");
 		log_error("%s", b->last_error);
 		if (!b->ever_up && fatal_code(m->u.error.code))
 			node_fatal(n, "%s", b->last_error);
 		return -1;
+	}
 	case CTL_PING: {
 		struct ctl_msg r;
 

@@ -291,9 +291,11 @@ int node_enroll(const struct enroll_opts *o, char *name_out, char *vip_out,
 	if (exchange(ch, &req, &rep, deadline, err))
 		goto out;
 	if (rep.m.type == CTL_ERROR) {
-		fail(err, "broker refused the enrollment: %s%s%s",
-		     ctl_code_name((enum ctl_code)rep.m.u.error.code),
-		     rep.m.u.error.reason[0] ? ": " : "", rep.m.u.error.reason);
+		const char *code = ctl_code_name((enum ctl_code)rep.m.u.error.code);
+		bool extra = rep.m.u.error.reason[0] && strcmp(code, rep.m.u.error.reason) != 0;
+
+		fail(err, "broker refused the enrollment: %s%s%s", code, extra ? ": " : "",
+		     extra ? rep.m.u.error.reason : "");
 		goto out;
 	}
 	if (rep.m.type != CTL_ENROLL_OK) {
