@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * test_cli.c - the `mavpn` command line as a user meets it: help texts,
+ * exit codes, and errors that name the bad value; `up` reporting a daemon
+ * startup failure through the readiness pipe; enroll failing cleanly
+ * (nothing written) when the broker is unreachable. No TUN, no broker.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "proto/token.h"
+
+static char tmpdir[128];
+static char out[8192];
+
+static void setup(void)
+{
+	snprintf(tmpdir, sizeof tmpdir, "/tmp/mavpn-cli-test-%d-XXXXXX", (int)getpid());
+	cr_assert_not_null(mkdtemp(tmpdir));
+}
+
+static void teardown(void)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+	if (system(cmd) != 0)
+		cr_log_warn("cannot remove %s", tmpdir);
+}
+
+/* Run mavpn with args (a shell fragment); stdout+stderr into out; exit code. */
+static int run(const char *args)
+{
+	char cmd[1024];
+	FILE *f;
+	size_t n;
+	int st;
+
+	snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", MAVPN_BIN, args);
+	f = popen(cmd, "r");
+	cr_assert_not_null(f);
+	n = fread(out, 1, sizeof out - 1, f);
+	out[n] = 0;
+	st = pclose(f);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void write_file(const char *name, const char *text)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+TestSuite(cli, .init = setup, .fini = teardown);
+
+Test(cli, help_everywhere)
+{
+	static const char *const cmds[] = { "--help", "enroll --help", "up --help", "down --help",
+					    "status --help", "help" };
+
+	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+		cr_expect_eq(run(cmds[i]), 0, "%s", cmds[i]);
+		cr_expect(strstr(out, "usage: mavpn") != NULL, "%s: %s", cmds[i], out);
+	}
+	cr_assert_eq(run("--help"), 0);
+	cr_assert(strstr(out, "enroll") && strstr(out, "up") && strstr(out, "down") &&
+		  strstr(out, "status"));
+}
+
+Test(cli, usage_errors)
+{
+	cr_assert_eq(run(""), 2);
+	cr_assert_eq(run("frob"), 2);
+	cr_assert(strstr(out, "unknown command 'frob'"), "%s", out);
+	cr_assert_eq(run("status --bogus"), 2);
+	cr_assert_eq(run("down -d /tmp extra"), 2);
+	cr_assert(strstr(out, "unexpected argument 'extra'"), "%s", out);
+	cr_assert_eq(run("enroll -d /tmp/x --token t"), 2);
+	cr_assert(strstr(out, "--broker"), "%s", out);
+}
+
+Test(cli, enroll_quotes_bad_values)
+{
+	char args[512];
+
+	snprintf(args, sizeof args, "enroll -d %s/n --broker 1.2.3.4 --token mvt1-x", tmpdir);
+	cr_assert_eq(run(args), 1);
+	cr_assert(strstr(out, "'1.2.3.4'"), "%s", out);
+	snprintf(args, sizeof args, "enroll -d %s/n --broker 1.2.3.4:7443 --token mvt1-abc", tmpdir);
+	cr_assert_eq(run(args), 1);
+	cr_assert(strstr(out, "--token 'mvt1-abc'"), "%s", out);
+	snprintf(args, sizeof args, "enroll -d %s/n --broker 1.2.3.4:7443 --token t --listen-port 70000",
+		 tmpdir);
+	cr_assert_eq(run(args), 2);
+	cr_assert(strstr(out, "'70000'"), "%s", out);
+	snprintf(args, sizeof args, "enroll -d %s/n --broker 1.2.3.4:7443 --token t --mtu 1000", tmpdir);
+	cr_assert_eq(run(args), 2);
+	cr_assert(strstr(out, "'1000'"), "%s", out);
+	cr_assert_eq(run("up -d ''"), 2);
+}
+
+Test(cli, enroll_unreachable_broker_writes_nothing)
+{
+	struct token t;
+	char tok[TOKEN_STR_MAX], args[512], path[256];
+	struct stat st;
+
+	memset(&t, 0x5a, sizeof t);
+	cr_assert_gt(token_encode(&t, tok, sizeof tok), 0);
+	/* port 1 on loopback: nothing listens, the connect is refused at once */
+	snprintf(args, sizeof args, "enroll -d %s/n --broker 127.0.0.1:1 --token %s --timeout 3",
+		 tmpdir, tok);
+	cr_assert_eq(run(args), 1);
+	cr_assert(strstr(out, "cannot connect to broker 127.0.0.1:1"), "%s", out);
+	snprintf(path, sizeof path, "%s/n/node.key", tmpdir);
+	cr_assert_neq(stat(path, &st), 0, "node.key written after a failed enroll");
+	snprintf(path, sizeof path, "%s/n/mavpn.conf", tmpdir);
+	cr_assert_neq(stat(path, &st), 0, "mavpn.conf written after a failed enroll");
+}
+
+Test(cli, enroll_refuses_an_enrolled_dir)
+{
+	struct token t;
+	char tok[TOKEN_STR_MAX], args[512];
+
+	memset(&t, 0x33, sizeof t);
+	cr_assert_gt(token_encode(&t, tok, sizeof tok), 0);
+	write_file("node.crt", "x");
+	snprintf(args, sizeof args, "enroll -d %s --broker 127.0.0.1:1 --token %s", tmpdir, tok);
+	cr_assert_eq(run(args), 1);
+	cr_assert(strstr(out, "already enrolled") && strstr(out, "--force"), "%s", out);
+}
+
+Test(cli, not_running)
+{
+	char args[256];
+
+	snprintf(args, sizeof args, "status -d %s", tmpdir);
+	cr_assert_eq(run(args), 3);
+	cr_assert(strstr(out, "not running"), "%s", out);
+	snprintf(args, sizeof args, "status -d %s --json", tmpdir);
+	cr_assert_eq(run(args), 3);
+	snprintf(args, sizeof args, "down -d %s", tmpdir);
+	cr_assert_eq(run(args), 0);
+	cr_assert(strstr(out, "not running"), "%s", out);
+	cr_assert_eq(run("up -d /nonexistent/mavpn-dir"), 1);
+	cr_assert(strstr(out, "mavpn enroll"), "%s", out);
+}
+
+Test(cli, up_reports_config_errors_in_both_modes)
+{
+	char args[256];
+
+	write_file("mavpn.conf", "[node]\nname = a\nvip = 100.96.0.5\nprefix = 100.96.0.0/24\n"
+				 "mtu = 70000\n[broker]\naddress = 127.0.0.1:1\nname = keybroker\n");
+	snprintf(args, sizeof args, "up -f -d %s", tmpdir);
+	cr_assert_eq(run(args), 1);
+	cr_assert(strstr(out, "mtu = '70000'"), "%s", out);
+	/* background: the forked daemon fails and tells `up` through the pipe */
+	snprintf(args, sizeof args, "up -d %s --timeout 10", tmpdir);
+	cr_assert_eq(run(args), 1);
+	cr_assert(strstr(out, "mtu = '70000'"), "%s", out);
+	snprintf(args, sizeof args, "status -d %s", tmpdir);
+	cr_assert_eq(run(args), 3, "a daemon stayed behind: %s", out);
+}
+
+Test(cli, up_without_identity_files)
+{
+	char args[256];
+
+	write_file("mavpn.conf", "[node]\nname = a\nvip = 100.96.0.5\nprefix = 100.96.0.0/24\n"
+				 "[broker]\naddress = 127.0.0.1:1\nname = keybroker\n");
+	snprintf(args, sizeof args, "up -d %s --timeout 10", tmpdir);
+	cr_assert_eq(run(args), 1);
+	cr_assert(strstr(out, "node.crt"), "%s", out);
+	/* the pid file and control socket are gone again */
+	{
+		char path[256];
+		struct stat st;
+
+		snprintf(path, sizeof path, "%s/mavpn.pid", tmpdir);
+		cr_assert_neq(stat(path, &st), 0, "pid file left behind");
+		snprintf(path, sizeof path, "%s/control.sock", tmpdir);
+		cr_assert_neq(stat(path, &st), 0, "control socket left behind");
+	}
+}
