@@ -115,6 +115,7 @@ struct node {
 	char old_fwd4, old_fwd6;
 
 	struct node_drops drops;
+	struct node_session_counters sessions;
 
 	ev_signal sig_term, sig_int, sig_hup, sig_pipe;
 	ev_timer tick;

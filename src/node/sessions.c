@@ -36,9 +36,13 @@ void sessions_on_grant(struct node *n, const struct ctl_session *g)
 	static struct ctl_session gc;
 	char a[CTL_ADDRSTRLEN], e[CTL_ADDRSTRLEN];
 	struct peer *p;
+	bool rekey = false;
 
 	gc = *g;
 	local_life(n, &gc);
+	p = router_peer_by_name(&n->rt, g->peer_name);
+	if (p && peer_send_slot(p, log_now_ms()))
+		rekey = true;
 	p = router_on_grant(&n->rt, &gc, &n->conf.vip4, log_now_ms());
 	ct_wipe(&gc, sizeof gc);
 	if (!p) {
@@ -48,6 +52,8 @@ void sessions_on_grant(struct node *n, const struct ctl_session *g)
 			log_warn("GRANT from %s unusable: %s", g->peer_name, strerror(errno));
 		return;
 	}
+	n->sessions.initiated++;
+	n->sessions.rekeys += rekey;
 	log_info("session %016llx with %s (%s) as initiator, %s, life %us, endpoint %s",
 		 (unsigned long long)g->sid, p->name, ctl_ip_fmt(&g->peer_vip4, a),
 		 aead_name((enum aead_alg)g->aead), g->life_s,
@@ -78,10 +84,14 @@ void sessions_on_offer(struct node *n, const struct ctl_session *o)
 	struct ctl_msg m;
 	char a[CTL_ADDRSTRLEN];
 	struct peer *p;
+	bool rekey = false;
 
 	memset(&m, 0, sizeof m);
 	oc = *o;
 	local_life(n, &oc);
+	p = router_peer_by_name(&n->rt, o->peer_name);
+	if (p && peer_send_slot(p, log_now_ms()))
+		rekey = true;
 	p = router_on_offer(&n->rt, &oc, &n->conf.vip4, log_now_ms(), &m.u.accept);
 	ct_wipe(&oc, sizeof oc);
 	if (!p) {
@@ -97,6 +107,8 @@ void sessions_on_offer(struct node *n, const struct ctl_session *o)
 		(void)broker_send(n, &m);
 		return;
 	}
+	n->sessions.accepted++;
+	n->sessions.rekeys += rekey;
 	m.type = CTL_ACCEPT;
 	if (!broker_send(n, &m))
 		log_warn("cannot send ACCEPT for session with %s", p->name);
@@ -122,6 +134,7 @@ void sessions_on_refuse(struct node *n, const struct ctl_refuse *rf)
 	char a[CTL_ADDRSTRLEN];
 	int k;
 
+	n->sessions.refused++;
 	ctx.why = decide_refuse_icmp(rf->code);
 	k = router_on_refuse(&n->rt, rf, log_now_ms(), send_icmp_unreach_cb, &ctx);
 	if (k < 0) {
@@ -141,6 +154,7 @@ void sessions_on_revoke(struct node *n, const struct ctl_revoke *rv)
 {
 	int k = router_on_revoke(&n->rt, rv);
 
+	n->sessions.revoked++;
 	if (k < 0) {
 		log_debug("REVOKE for unknown peer %s", rv->peer_name);
 		return;

@@ -181,8 +181,7 @@ int status_json(const struct node_status *s, char *out, size_t cap)
 		put(&o, ",\"key_left_s\":");
 		put_int_or_null(&o, p->key_left_s);
 		/* sid as a hex string: JSON numbers lose u64 precision in most parsers */
-		put(&o, ",\"sid\":\"%016" PRIx64 "\",\"rekeys\":%" PRIu64 ",\"queued\":%u,\"aead\":",
-		    p->sid, p->rekeys, p->queued);
+		put(&o, ",\"sid\":\"%016" PRIx64 "\",\"queued\":%u,\"aead\":", p->sid, p->queued);
 		if (p->aead)
 			put_str(&o, p->aead);
 		else
@@ -191,7 +190,11 @@ int status_json(const struct node_status *s, char *out, size_t cap)
 		put_prefixes(&o, p->allowed, p->n_allowed);
 		put(&o, "}");
 	}
-	put(&o, "],\"drops\":{");
+	put(&o, "],\"sessions\":{\"initiated\":%" PRIu64 ",\"accepted\":%" PRIu64
+	    ",\"rekeys\":%" PRIu64 ",\"refused\":%" PRIu64 ",\"revoked\":%" PRIu64 "}",
+	    s->sessions.initiated, s->sessions.accepted, s->sessions.rekeys, s->sessions.refused,
+	    s->sessions.revoked);
+	put(&o, ",\"drops\":{");
 	for (unsigned r = 0; r < DROP_MAX; r++)
 		put(&o, "%s\"%s\":%" PRIu64, r ? "," : "", drop_names[r], s->drops[r]);
 	put(&o, "}}\n");
@@ -260,6 +263,9 @@ int status_text(const struct node_status *s, char *out, size_t cap)
 		    p->has_endpoint ? ctl_endpoint_fmt(&p->endpoint, b) : "-",
 		    p->state ? p->state : "?", p->rx_bytes, p->tx_bytes, age, left);
 	}
+	put(&o, "sessions: %" PRIu64 " initiated, %" PRIu64 " accepted (%" PRIu64 " rekeys), %"
+	    PRIu64 " refused, %" PRIu64 " revoked\n", s->sessions.initiated, s->sessions.accepted,
+	    s->sessions.rekeys, s->sessions.refused, s->sessions.revoked);
 	for (unsigned r = 0; r < DROP_MAX; r++)
 		total += s->drops[r];
 	put(&o, "drops: %" PRIu64, total);

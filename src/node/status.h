@@ -61,7 +61,6 @@ struct node_status_peer {
 	int64_t key_left_s;		/* seconds until the current key expires, -1 none */
 	uint64_t sid;
 	const char *aead;		/* static string or NULL */
-	uint64_t rekeys;
 	uint32_t queued;		/* packets waiting for a session */
 	uint8_t n_allowed;
 	struct ctl_prefix allowed[CTL_MAX_PREFIXES];
@@ -89,6 +88,13 @@ struct node_status {
 	struct ctl_prefix own_routes[CTL_MAX_PREFIXES];
 	bool forward;
 	uint64_t drops[DROP_MAX];
+	struct node_session_counters {
+		uint64_t initiated;	/* GRANTs installed */
+		uint64_t accepted;	/* OFFERs installed */
+		uint64_t rekeys;	/* of those, replacing a live session */
+		uint64_t refused;	/* REFUSEs received */
+		uint64_t revoked;	/* REVOKEs received */
+	} sessions;
 	unsigned n_peers;
 	struct node_status_peer peers[STATUS_MAX_PEERS];
 };

@@ -73,6 +73,7 @@ void node_status_fill(struct node *n, struct node_status *s)
 	memcpy(s->own_routes, n->own_routes, sizeof s->own_routes);
 	s->forward = n->conf.forward;
 	memcpy(s->drops, n->drops.count, sizeof s->drops);
+	s->sessions = n->sessions;
 	router_for_each_peer(&n->rt, p) {
 		if (i >= STATUS_MAX_PEERS)
 			break;

@@ -273,6 +273,9 @@ static void sample_status(struct node_status *s)
 	s->n_routes = 1;
 	cr_assert_eq(ctl_prefix_parse(&s->routes[0], "10.200.0.0/24"), 0);
 	s->drops[DROP_REPLAY] = 20;
+	s->sessions.initiated = 5;
+	s->sessions.accepted = 4;
+	s->sessions.rekeys = 7;
 	s->drops[DROP_SRC_NOT_ALLOWED] = 3;
 	s->n_peers = 2;
 	snprintf(s->peers[0].name, sizeof s->peers[0].name, "beta");
@@ -342,6 +345,10 @@ Test(status, json_fields_read_back_with_jq)
 	cr_assert_str_eq(jq(buf, ".peers[1].session_age_s == null"), "true");
 	cr_assert_str_eq(jq(buf, ".peers[1].endpoint == null"), "true");
 	cr_assert_str_eq(jq(buf, ".drops.replay"), "20");
+	cr_assert_str_eq(jq(buf, ".sessions.initiated"), "5");
+	cr_assert_str_eq(jq(buf, ".sessions.accepted"), "4");
+	cr_assert_str_eq(jq(buf, ".sessions.rekeys"), "7");
+	cr_assert_str_eq(jq(buf, ".sessions.revoked"), "0");
 	cr_assert_str_eq(jq(buf, ".drops.src_not_allowed"), "3");
 	cr_assert_str_eq(jq(buf, ".drops.bad_header"), "0");
 	cr_assert_str_eq(jq(buf, ".drops | length"), "15");
@@ -407,6 +414,7 @@ Test(status, text_lists_peers_and_drops)
 	cr_assert(strstr(buf, "beta") && strstr(buf, "172.31.77.12:51820"), "%s", buf);
 	cr_assert(strstr(buf, "drops: 23 replay=20 src_not_allowed=3"), "%s", buf);
 	cr_assert(strstr(buf, "gateway routes: 10.200.0.0/24"), "%s", buf);
+	cr_assert(strstr(buf, "sessions: 5 initiated, 4 accepted (7 rekeys)"), "%s", buf);
 }
 
 Test(status, drop_names_unique_and_counting)
