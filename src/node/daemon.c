@@ -328,6 +328,12 @@ void node_set_routes(struct node *n, const struct ctl_prefix *want, uint8_t n_wa
 		/* Our own LAN (we are its gateway) and the overlay stay as they are. */
 		if (ctl_prefix_contains(&n->conf.prefix4, &want[j].ip) && want[j].len >= n->conf.prefix4.len)
 			continue;
+		for (unsigned k = 0; k < n->n_own_routes; k++)
+			if (n->own_routes[k].len == want[j].len &&
+			    ctl_ip_eq(&n->own_routes[k].ip, &want[j].ip))
+				have = true;
+		if (have)
+			continue;
 		to_tun_prefix(&tp, &want[j].ip, want[j].len);
 		if (tun_route_add(&n->tun, &n->nl, &tp, terr) != 0) {
 			log_warn("%s", terr);
