@@ -541,7 +541,8 @@ static int load_conf(const char *dir, struct kbstate *st, char *err)
 		goto out;
 	}
 	snprintf(st->name, sizeof(st->name), "%s", v);
-	if (config_get_u32(c, "keybroker", "key_life", KBSTATE_DEFAULT_KEY_LIFE, 10, 86400,
+	if (config_get_u32(c, "keybroker", "key_life", KBSTATE_DEFAULT_KEY_LIFE,
+			   KBSTATE_MIN_KEY_LIFE, KBSTATE_MAX_KEY_LIFE,
 			   &st->key_life_s, cerr) < 0 ||
 	    config_get_u32(c, "keybroker", "keepalive", KBSTATE_DEFAULT_KEEPALIVE, 1, 300,
 			   &st->keepalive_s, cerr) < 0) {

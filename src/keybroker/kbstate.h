@@ -11,7 +11,10 @@
  *                      name      = DNSNAME      (broker TLS name, default
  *                                                "keybroker")
  *                      key_life  = 120          (session key life, s,
- *                                                10 .. 86400)
+ *                                                2 .. 86400; below 10 s
+ *                                                only for tests: every
+ *                                                session is re-brokered
+ *                                                that often)
  *                      keepalive = 5            (PING interval, s, 1 .. 300)
  *   ca.key           CA private key, PKCS#8 PEM (ECDSA P-256)
  *   ca.crt           self-signed CA certificate, PEM, valid 10 years,
@@ -42,6 +45,8 @@
 #define KBSTATE_ERR_MAX 256
 #define KBSTATE_DEFAULT_NAME "keybroker"
 #define KBSTATE_DEFAULT_KEY_LIFE 120
+#define KBSTATE_MIN_KEY_LIFE 2
+#define KBSTATE_MAX_KEY_LIFE 86400
 #define KBSTATE_DEFAULT_KEEPALIVE 5
 #define KBSTATE_CA_DAYS 3650
 #define KBSTATE_SERVER_DAYS 3650
