@@ -41,7 +41,7 @@ struct channel;
 #define NODE_TICK_MS 100u		/* housekeeping period */
 #define NODE_REQ_TIMEOUT_MS 5000u	/* brokering without answer: ICMP unreachable */
 #define NODE_KEEPALIVE_MS 10000u	/* empty packet after this long without sending... */
-#define NODE_IN_USE_MS 25000u		/* ...while the session was used this recently */
+#define NODE_IN_USE_MS 25000u		/* ...while data came from the peer this recently */
 #define NODE_RESPONDER_PROMOTE_MS 1000u	/* responder promotes next itself after this */
 #define BROKER_CONNECT_TIMEOUT_MS 10000u	/* TCP + TLS + WELCOME */
 #define BROKER_DEFAULT_KEEPALIVE_S 5u

@@ -108,7 +108,9 @@ static void receive_one(struct node *n, uint8_t *buf, size_t len,
 			return;
 		}
 	}
-	promoted = peer_note_rx(&n->rt, s, plen, now);
+	/* A keepalive counts only to confirm a fresh session: were it to mark
+	 * the peer as active, two idle ends would keep each other alive. */
+	promoted = plen > 0 || s == p->next ? peer_note_rx(&n->rt, s, plen, now) : false;
 	roam(p, from, fl);
 	if (plen > 0 && tun_write(&n->tun, buf + DATA_HDR_LEN, plen) < 0)
 		node_drop(&n->drops, DROP_TUN_WRITE, "write to %s: %s", n->tun.ifname, strerror(errno));

@@ -15,8 +15,9 @@
  *                     (send_maybe_rekey: at life - min(20 s, life/4); the
  *                     responder only at half that margin)
  *                   - keepalive: an empty data packet after NODE_KEEPALIVE_MS
- *                     without sending, only while the session was used in
- *                     the last NODE_IN_USE_MS
+ *                     without sending, only while data arrived from the
+ *                     peer in the last NODE_IN_USE_MS (received keepalives
+ *                     do not count: two idle ends go quiet)
  *   broker retry    (ctl_client.c) exponential backoff 250 ms .. 10 s + jitter
  *   broker deadline (ctl_client.c) connect + TLS + WELCOME within 10 s
  *   broker ping     (ctl_client.c) PING every keepalive_s; 3 silent intervals
@@ -27,10 +28,6 @@
 #include "node/node.h"
 #include "router/icmp.h"
 
-static uint64_t last_use(const struct peer *p)
-{
-	return p->last_tx_ms > p->last_rx_ms ? p->last_tx_ms : p->last_rx_ms;
-}
 
 static void tick_peer(struct node *n, struct peer *p, uint64_t now)
 {
@@ -46,7 +43,10 @@ static void tick_peer(struct node *n, struct peer *p, uint64_t now)
 	}
 	if (p->queue.count && peer_send_slot(p, now))
 		send_flush_peer(n, p);
-	if (!p->current || !p->current->keys.valid || now - last_use(p) >= NODE_IN_USE_MS)
+	/* In use: data (not keepalives, see receive.c) arrived recently. A
+	 * node that only sends rekeys on its send path (send_maybe_rekey). */
+	if (!p->current || !p->current->keys.valid || !p->last_rx_ms ||
+	    now - p->last_rx_ms >= NODE_IN_USE_MS)
 		return;
 	send_maybe_rekey(n, p, now);
 	if (now - p->last_tx_ms >= NODE_KEEPALIVE_MS)
