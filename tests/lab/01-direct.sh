@@ -7,7 +7,7 @@ set -u
 lab_init
 lab_broker
 
-lab_bg net tcpdump -i kb -n -U -w "$LAB_DIR/kb.pcap" 2>/dev/null
+lab_bg net tcpdump -i kb -n -U --immediate-mode -w "$LAB_DIR/kb.pcap" 2>/dev/null
 CAP=$LAB_BG
 sleep 0.5
 
