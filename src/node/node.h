@@ -103,6 +103,9 @@ struct node {
 	ev_io ctl_w;
 
 	struct broker bc;
+	/* Tests only: when set, broker_send() hands frames here instead of the
+	 * channel (and succeeds), so the data path runs without a broker. */
+	void (*ctl_sink)(struct node *n, const struct ctl_msg *m);
 	struct router rt;
 	bool rt_ready;
 
@@ -176,6 +179,9 @@ void send_maybe_rekey(struct node *n, struct peer *p, uint64_t now);
 
 /* receive.c */
 void receive_udp_readable(struct node *n);
+/* One datagram (buf is modified in place: opened, then written to the TUN). */
+void receive_packet(struct node *n, uint8_t *buf, size_t len,
+		    const struct sockaddr_storage *from, socklen_t fl);
 
 /* timers.c */
 void timers_start(struct node *n);

@@ -42,8 +42,8 @@ static const char *from_str(const struct sockaddr_storage *from, socklen_t fl,
 	return ctl_endpoint_fmt(&ep, out);
 }
 
-static void receive_one(struct node *n, uint8_t *buf, size_t len,
-			const struct sockaddr_storage *from, socklen_t fl)
+void receive_packet(struct node *n, uint8_t *buf, size_t len,
+		    const struct sockaddr_storage *from, socklen_t fl)
 {
 	char a[CTL_ADDRSTRLEN];
 	struct session_slot *s;
@@ -132,6 +132,6 @@ void receive_udp_readable(struct node *n)
 				log_warn_errno("recvfrom on the data socket");
 			return;
 		}
-		receive_one(n, n->rxbuf, (size_t)k, &from, fl);
+		receive_packet(n, n->rxbuf, (size_t)k, &from, fl);
 	}
 }
