@@ -48,6 +48,7 @@ lab_bg() {
 lab_cleanup() {
 	_rc=$?
 	trap - EXIT INT TERM
+	set +e		# callers may run under set -e; cleanup must run to the end
 	for _node in $LAB_NODES; do
 		[ -f "$LAB_DIR/$_node/mavpn.pid" ] || continue
 		nsx "$_node" timeout 10 "$MAVPN" down -d "$LAB_DIR/$_node" >/dev/null 2>&1
