@@ -149,6 +149,16 @@ static int check_dir(const struct enroll_opts *o, char err[static ENROLL_ERR_MAX
 	char path[4096];
 	struct stat st;
 
+	/* mkdir -p: parents 0755 (e.g. /var/lib/mavpn for mavpn@NAME), DIR 0700 */
+	snprintf(path, sizeof path, "%s", o->dir);
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(path, 0755) < 0 && errno != EEXIST)
+			return fail(err, "cannot create directory '%s': %s", path, strerror(errno));
+		*p = '/';
+	}
 	if (mkdir(o->dir, 0700) < 0 && errno != EEXIST)
 		return fail(err, "cannot create directory '%s': %s", o->dir, strerror(errno));
 	if (stat(o->dir, &st) < 0 || !S_ISDIR(st.st_mode))

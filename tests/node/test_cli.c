@@ -127,6 +127,13 @@ Test(cli, enroll_unreachable_broker_writes_nothing)
 	cr_assert_neq(stat(path, &st), 0, "node.key written after a failed enroll");
 	snprintf(path, sizeof path, "%s/n/mavpn.conf", tmpdir);
 	cr_assert_neq(stat(path, &st), 0, "mavpn.conf written after a failed enroll");
+	/* missing parents are created; the state directory itself is private */
+	snprintf(args, sizeof args, "enroll -d %s/p/q/r --broker 127.0.0.1:1 --token %s --timeout 3",
+		 tmpdir, tok);
+	cr_assert_eq(run(args), 1);
+	snprintf(path, sizeof path, "%s/p/q/r", tmpdir);
+	cr_assert_eq(stat(path, &st), 0, "%s", out);
+	cr_assert_eq(st.st_mode & 0777, 0700, "mode %o", st.st_mode & 0777);
 }
 
 Test(cli, enroll_refuses_an_enrolled_dir)
