@@ -8,14 +8,18 @@
  * the control socket, the broker channel and the router.
  *
  * Files:
- *   daemon.c     startup/teardown, signals, readiness, control socket
- *   ctl_client.c the broker channel: connect, HELLO/WELCOME, keepalive,
- *                reconnect with backoff, dispatch of broker messages
- *   send.c       TUN -> seal -> UDP; queueing and SESSION_REQ
- *   receive.c    UDP -> open -> checks -> TUN
- *   udp.c        the data socket
- *   timers.c     the housekeeping tick (expiry, rekey, keepalive)
- *   status.c     drop counters, status rendering
+ *   daemon.c      startup/teardown, signals, readiness, control socket,
+ *                 gateway routes, IP forwarding; the CLI's up/down/status
+ *   ctl_client.c  the broker channel: connect, HELLO/WELCOME, keepalive,
+ *                 reconnect with backoff, dispatch of broker messages
+ *   sessions.c    GRANT / OFFER / REFUSE / REVOKE
+ *   send.c        TUN -> seal -> UDP; queueing and SESSION_REQ; rekey
+ *   receive.c     UDP -> open -> checks -> TUN; roaming
+ *   udp.c         the data socket
+ *   timers.c      the housekeeping tick (lists every timer)
+ *   status_fill.c snapshot for `mavpn status`
+ *   pure parts (unit tested alone): nodeconf.c, status.c (drops, renderers),
+ *   control.c (pid lock, control socket), decide.c, sockaddr.c; enroll.c
  */
 #ifndef MAVPN_NODE_NODE_H
 #define MAVPN_NODE_NODE_H
