@@ -576,7 +576,6 @@ static int startup(struct node *n, const struct daemon_opts *o, char *err, size_
 	signal_watch(n, &n->sig_hup, SIGHUP);
 	signal_watch(n, &n->sig_pipe, SIGPIPE);
 	timers_start(n);
-	broker_init(n);
 	broker_start(n);
 	return 0;
 }
@@ -599,6 +598,7 @@ int node_daemon_run(const struct daemon_opts *o)
 	n->pid_fd = n->ctl_fd = n->udp_fd = -1;
 	n->tun.fd = -1;
 	n->start_ms = log_now_ms();
+	broker_init(n);		/* before anything can fail: teardown stops it */
 	if (rand_reseed() != 0)
 		log_warn("cannot reseed the RNG");
 	if (startup(n, o, err, sizeof err) != 0) {
