@@ -26,6 +26,12 @@ struct registry {
 	sqlite3 *db;
 	void (*hook)(void *arg, const char *stage);
 	void *hook_arg;
+	/* statements kept prepared for the hot writes (batches) */
+	sqlite3_stmt *st_audit, *st_seen;
+	/* batch state (registry_begin .. registry_commit) */
+	bool batch;
+	enum reg_result batch_res;	/* first failure inside the batch */
+	char batch_err[REGISTRY_ERR_MAX];
 };
 
 /* Ordered migrations: entry i brings user_version from i to i + 1. */
@@ -368,6 +374,9 @@ void registry_close(struct registry *r)
 {
 	if (!r)
 		return;
+	sqlite3_finalize(r->st_audit);
+	sqlite3_finalize(r->st_seen);
+	/* an open batch is rolled back by closing */
 	sqlite3_close_v2(r->db);
 	free(r);
 }
@@ -396,6 +405,25 @@ static sqlite3_stmt *prep(struct registry *r, const char *sql, char *err)
 		return NULL;
 	}
 	return st;
+}
+
+/* A statement prepared once and kept in *slot until registry_close(); give
+ * it back with release() after use. NULL on error (err set). */
+static sqlite3_stmt *cached(struct registry *r, sqlite3_stmt **slot, const char *sql,
+			    char *err)
+{
+	if (!*slot && sqlite3_prepare_v3(r->db, sql, -1, SQLITE_PREPARE_PERSISTENT, slot,
+					 NULL) != SQLITE_OK) {
+		*slot = NULL;
+		db_err(r, err, "prepare");
+	}
+	return *slot;
+}
+
+static void release(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
 }
 
 static void bind_text(sqlite3_stmt *st, int i, const char *s)
@@ -501,8 +529,8 @@ static enum reg_result audit_insert(struct registry *r, int64_t now, const char 
 				    const char *node, const char *peer, const char *detail,
 				    char *err)
 {
-	sqlite3_stmt *st = prep(r, "INSERT INTO audit(time, event, node, peer, detail) "
-				   "VALUES (?, ?, ?, ?, substr(?, 1, ?))", err);
+	sqlite3_stmt *st = cached(r, &r->st_audit, "INSERT INTO audit(time, event, node, peer, "
+				  "detail) VALUES (?, ?, ?, ?, substr(?, 1, ?))", err);
 	enum reg_result res = REG_OK;
 
 	if (!st)
@@ -515,19 +543,125 @@ static enum reg_result audit_insert(struct registry *r, int64_t now, const char 
 	sqlite3_bind_int(st, 6, REG_DETAIL_MAX - 1);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		res = db_err(r, err, "audit insert");
-	sqlite3_finalize(st);
+	release(st);
 	return res;
+}
+
+/* ---- batches ----------------------------------------------------------- */
+
+/* Calls that run their own transaction refuse to run inside a batch. */
+static bool batch_open(struct registry *r, char *err)
+{
+	if (!r->batch)
+		return false;
+	seterr(err, "registry: a batch is open (registry_commit or registry_rollback first)");
+	return true;
+}
+
+/* A write inside a failed batch is not attempted: SQLite may already have
+ * rolled the transaction back, and the statement would then commit alone. */
+static bool batch_failed(struct registry *r, char *err)
+{
+	if (!r->batch || r->batch_res == REG_OK)
+		return false;
+	seterr(err, "registry: batch already failed: %s", r->batch_err);
+	return true;
+}
+
+/* Remember the first failure of a write inside a batch; returns res. */
+static enum reg_result batch_note(struct registry *r, enum reg_result res, const char *msg)
+{
+	if (r->batch && res != REG_OK && res != REG_NOT_FOUND && r->batch_res == REG_OK) {
+		r->batch_res = res;
+		snprintf(r->batch_err, sizeof(r->batch_err), "%s",
+			 *msg ? msg : registry_strerror(res));
+	}
+	return res;
+}
+
+enum reg_result registry_begin(struct registry *r, char err[REGISTRY_ERR_MAX])
+{
+	if (batch_open(r, err))
+		return REG_INVALID;
+	if (exec(r, "BEGIN IMMEDIATE", err) < 0)
+		return REG_ERR_DB;
+	r->batch = true;
+	r->batch_res = REG_OK;
+	r->batch_err[0] = '\0';
+	return REG_OK;
+}
+
+bool registry_in_batch(const struct registry *r)
+{
+	return r->batch;
+}
+
+void registry_rollback(struct registry *r)
+{
+	if (!r->batch)
+		return;
+	rollback(r);
+	r->batch = false;
+}
+
+enum reg_result registry_commit(struct registry *r, char err[REGISTRY_ERR_MAX])
+{
+	enum reg_result res = r->batch_res;
+
+	if (!r->batch) {
+		seterr(err, "registry: commit without registry_begin");
+		return REG_INVALID;
+	}
+	if (res != REG_OK) {
+		seterr(err, "registry: batch rolled back: %s", r->batch_err);
+		registry_rollback(r);
+		return res;
+	}
+	hook(r, "commit");
+	if (exec(r, "COMMIT", err) < 0)
+		res = REG_ERR_DB;
+	registry_rollback(r);	/* no-op after a good COMMIT */
+	return res;
+}
+
+enum reg_result registry_audit_add_batch(struct registry *r, const struct reg_audit_row *rows,
+					 size_t n, char err[REGISTRY_ERR_MAX])
+{
+	char e[REGISTRY_ERR_MAX] = "";
+	enum reg_result res = registry_begin(r, err);
+
+	if (res != REG_OK)
+		return res;
+	for (size_t i = 0; i < n; i++) {
+		res = registry_audit_add(r, rows[i].time, rows[i].event, rows[i].node,
+					 rows[i].peer, rows[i].detail, e);
+		if (res != REG_OK) {
+			seterr(err, "registry: audit row %zu of %zu: %s", i, n, e);
+			registry_rollback(r);
+			return res;
+		}
+	}
+	return registry_commit(r, err);
 }
 
 enum reg_result registry_audit_add(struct registry *r, int64_t now, const char *event,
 				   const char *node, const char *peer,
 				   const char *detail, char err[REGISTRY_ERR_MAX])
 {
+	char e[REGISTRY_ERR_MAX] = "";
+	enum reg_result res;
+
+	if (batch_failed(r, err))
+		return REG_ERR_DB;
 	if (!event || !*event) {
-		seterr(err, "registry: audit event missing");
-		return REG_INVALID;
+		seterr(e, "registry: audit event missing (node '%s')", node ? node : "");
+		res = REG_INVALID;
+	} else {
+		res = audit_insert(r, now, event, node, peer, detail, e);
 	}
-	return audit_insert(r, now, event, node, peer, detail, err);
+	if (res != REG_OK)
+		seterr(err, "%s", e);
+	return batch_note(r, res, e);
 }
 
 enum reg_result registry_audit_foreach(struct registry *r, uint32_t limit,
@@ -606,6 +740,8 @@ enum reg_result registry_token_add(struct registry *r,
 		seterr(err, "token expires before it is created");
 		return REG_INVALID;
 	}
+	if (batch_open(r, err))
+		return REG_INVALID;
 	if (exec(r, "BEGIN IMMEDIATE", err) < 0)
 		return REG_ERR_DB;
 	int taken = live_name(r, name, err);
@@ -801,6 +937,8 @@ enum reg_result registry_enroll(struct registry *r,
 		seterr(err, "registry: public key is not an uncompressed point");
 		return REG_INVALID;
 	}
+	if (batch_open(r, err))
+		return REG_INVALID;
 	der = malloc(PKI_CERT_MAX);
 	if (!der) {
 		seterr(err, "registry: out of memory");
@@ -1008,19 +1146,29 @@ enum reg_result registry_node_foreach(struct registry *r, bool include_revoked,
 enum reg_result registry_node_set_last_seen(struct registry *r, int64_t node_id,
 					    int64_t now, char err[REGISTRY_ERR_MAX])
 {
-	sqlite3_stmt *st = prep(r, "UPDATE nodes SET last_seen = ? WHERE id = ?", err);
+	char e[REGISTRY_ERR_MAX] = "";
+	sqlite3_stmt *st;
 	enum reg_result res = REG_OK;
 
-	if (!st)
+	if (batch_failed(r, err))
 		return REG_ERR_DB;
-	sqlite3_bind_int64(st, 1, now);
-	sqlite3_bind_int64(st, 2, node_id);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		res = db_err(r, err, "last_seen update");
-	else if (sqlite3_changes(r->db) == 0)
-		res = REG_NOT_FOUND;
-	sqlite3_finalize(st);
-	return res;
+	st = cached(r, &r->st_seen, "UPDATE nodes SET last_seen = ? WHERE id = ?", e);
+	if (!st) {
+		res = REG_ERR_DB;
+	} else {
+		sqlite3_bind_int64(st, 1, now);
+		sqlite3_bind_int64(st, 2, node_id);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			res = db_err(r, e, "last_seen update");
+		} else if (sqlite3_changes(r->db) == 0) {
+			seterr(e, "registry: no node with id %lld", (long long)node_id);
+			res = REG_NOT_FOUND;
+		}
+		release(st);
+	}
+	if (res != REG_OK)
+		seterr(err, "%s", e);
+	return batch_note(r, res, e);
 }
 
 enum reg_result registry_node_revoke(struct registry *r, const char *name,
@@ -1030,6 +1178,8 @@ enum reg_result registry_node_revoke(struct registry *r, const char *name,
 	sqlite3_stmt *st = NULL;
 	enum reg_result res;
 
+	if (batch_open(r, err))
+		return REG_INVALID;
 	if (exec(r, "BEGIN IMMEDIATE", err) < 0)
 		return REG_ERR_DB;
 	st = prep(r, "UPDATE nodes SET revoked_at = ?, revoke_reason = ? "

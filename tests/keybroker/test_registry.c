@@ -659,3 +659,387 @@ Test(registry, crash_inside_enrollment_leaves_nothing, .init = setup, .fini = te
 	cr_assert_eq(counts(r, 10).tokens_pending, 0);
 	registry_close(r);
 }
+
+/* ---- batches: many writes in one transaction --------------------------- */
+
+struct audit_all {
+	int n;
+	int cap;
+	int64_t *time;
+	char (*event)[32];
+	char (*detail)[64];
+};
+
+static int audit_all_cb(void *arg, int64_t time, const char *event, const char *node,
+			const char *peer, const char *detail)
+{
+	struct audit_all *a = arg;
+
+	(void)node, (void)peer;
+	if (a->n < a->cap) {
+		a->time[a->n] = time;
+		snprintf(a->event[a->n], 32, "%s", event);
+		snprintf(a->detail[a->n], 64, "%s", detail ? detail : "");
+	}
+	a->n++;
+	return 0;
+}
+
+static void audit_all_read(struct registry *r, struct audit_all *a, int cap)
+{
+	char err[REGISTRY_ERR_MAX] = "";
+
+	a->n = 0;
+	a->cap = cap;
+	a->time = calloc((size_t)cap, sizeof(*a->time));
+	a->event = calloc((size_t)cap, sizeof(*a->event));
+	a->detail = calloc((size_t)cap, sizeof(*a->detail));
+	cr_assert(a->time && a->event && a->detail);
+	cr_assert_eq(registry_audit_foreach(r, (uint32_t)cap, audit_all_cb, a, err), REG_OK,
+		     "%s", err);
+	cr_assert_lt(a->n, cap, "more audit rows than expected");
+}
+
+static void audit_all_free(struct audit_all *a)
+{
+	free(a->time);
+	free(a->event);
+	free(a->detail);
+}
+
+static int64_t last_seen_of(struct registry *r, const char *name)
+{
+	struct reg_node n;
+	char err[REGISTRY_ERR_MAX] = "";
+
+	cr_assert_eq(registry_node_by_name(r, name, &n, err), REG_OK, "%s", err);
+	return n.last_seen;
+}
+
+#define BATCH_N 5000
+
+Test(registry, batch_of_n_rows_all_present_in_order, .init = setup, .fini = teardown)
+{
+	struct registry *r = open_db(), *other = open_db();
+	struct ctl_prefix p4 = pfx("10.98.0.0/24");
+	struct fake_ca ca = { 0 };
+	struct reg_node n;
+	struct audit_all a;
+	char err[REGISTRY_ERR_MAX] = "", detail[64], node[16];
+	uint32_t before;
+
+	add_token(r, 1, "gw", "", "", 0, 100);
+	cr_assert_eq(enroll(r, 1, 1, 10, &p4, NULL, &ca, &n), REG_OK);
+	before = counts(r, 10).audit_rows;
+	cr_assert_eq(before, 2);	/* token_create, enroll */
+
+	cr_assert_not(registry_in_batch(r));
+	cr_assert_eq(registry_begin(r, err), REG_OK, "%s", err);
+	cr_assert(registry_in_batch(r));
+	for (int i = 0; i < BATCH_N; i++) {
+		snprintf(detail, sizeof(detail), "row %d", i);
+		snprintf(node, sizeof(node), "n%d", i % 97);
+		cr_assert_eq(registry_audit_add(r, 1000 + i, i % 2 ? "session_grant" : "session_refuse",
+						node, "peer", detail, err), REG_OK, "row %d: %s", i, err);
+		if (i == BATCH_N / 2)
+			cr_assert_eq(registry_node_set_last_seen(r, n.id, 4242, err), REG_OK, "%s", err);
+	}
+	/* unknown node: REG_NOT_FOUND, and the batch goes on */
+	cr_assert_eq(registry_node_set_last_seen(r, n.id + 50, 1, err), REG_NOT_FOUND);
+	/* the batch sees its own rows, another handle sees none before COMMIT */
+	cr_assert_eq(counts(r, 10).audit_rows, before + BATCH_N);
+	cr_assert_eq(counts(other, 10).audit_rows, before);
+	cr_assert_eq(last_seen_of(other, "gw"), 0);
+	cr_assert_eq(registry_commit(r, err), REG_OK, "%s", err);
+	cr_assert_not(registry_in_batch(r));
+	cr_assert_eq(counts(other, 10).audit_rows, before + BATCH_N);
+	cr_assert_eq(last_seen_of(other, "gw"), 4242);
+	registry_close(other);
+	registry_close(r);
+
+	/* reopened: every row, itemized, in order, with its own values */
+	r = open_db();
+	audit_all_read(r, &a, BATCH_N + 10);
+	cr_assert_eq(a.n, (int)before + BATCH_N);
+	for (int i = 0; i < BATCH_N; i++) {
+		int k = (int)before + i;
+
+		snprintf(detail, sizeof(detail), "row %d", i);
+		cr_assert_eq(a.time[k], 1000 + i, "row %d time %lld", i, (long long)a.time[k]);
+		cr_assert_str_eq(a.event[k], i % 2 ? "session_grant" : "session_refuse");
+		cr_assert_str_eq(a.detail[k], detail);
+	}
+	audit_all_free(&a);
+	registry_close(r);
+}
+
+Test(registry, audit_add_batch_writes_all_rows, .init = setup, .fini = teardown)
+{
+	struct registry *r = open_db();
+	static struct reg_audit_row rows[BATCH_N];
+	static char details[BATCH_N][24];
+	struct audit_all a;
+	char err[REGISTRY_ERR_MAX] = "";
+
+	cr_assert_eq(registry_audit_add_batch(r, rows, 0, err), REG_OK, "%s", err);
+	cr_assert_eq(counts(r, 0).audit_rows, 0);
+	for (int i = 0; i < BATCH_N; i++) {
+		snprintf(details[i], sizeof(details[i]), "sid %08x", (unsigned)i * 2654435761u);
+		rows[i] = (struct reg_audit_row){ .time = i, .event = "session_grant",
+						  .node = "a", .peer = i % 3 ? "b" : NULL,
+						  .detail = details[i] };
+	}
+	cr_assert_eq(registry_audit_add_batch(r, rows, BATCH_N, err), REG_OK, "%s", err);
+	cr_assert_not(registry_in_batch(r));
+	registry_close(r);
+	r = open_db();
+	audit_all_read(r, &a, BATCH_N + 1);
+	cr_assert_eq(a.n, BATCH_N);
+	for (int i = 0; i < BATCH_N; i++) {
+		cr_assert_eq(a.time[i], i);
+		cr_assert_str_eq(a.detail[i], details[i]);
+	}
+	audit_all_free(&a);
+	registry_close(r);
+}
+
+Test(registry, failed_batch_rolls_back_entirely, .init = setup, .fini = teardown)
+{
+	struct registry *r = open_db();
+	struct ctl_prefix p4 = pfx("10.98.0.0/24");
+	struct fake_ca ca = { 0 };
+	static struct reg_audit_row rows[1000];
+	struct reg_node n;
+	char err[REGISTRY_ERR_MAX] = "";
+	uint8_t h[REG_TOKEN_HASH_LEN];
+	uint32_t before;
+
+	add_token(r, 1, "gw", "", "", 0, 100);
+	cr_assert_eq(enroll(r, 1, 1, 10, &p4, NULL, &ca, &n), REG_OK);
+	before = counts(r, 10).audit_rows;
+
+	/* a bad row in the middle: the rows before it are undone too */
+	cr_assert_eq(registry_begin(r, err), REG_OK, "%s", err);
+	for (int i = 0; i < 100; i++)
+		cr_assert_eq(registry_audit_add(r, i, "session_grant", "a", "b", "x", err), REG_OK);
+	cr_assert_eq(registry_node_set_last_seen(r, n.id, 777, err), REG_OK);
+	cr_assert_eq(registry_audit_add(r, 5, "", "badnode", NULL, NULL, err), REG_INVALID);
+	cr_assert(strstr(err, "badnode"), "error does not quote the row: %s", err);
+	/* nothing more is written into a failed batch */
+	cr_assert_eq(registry_audit_add(r, 6, "session_grant", "a", "b", "y", err), REG_ERR_DB);
+	cr_assert(strstr(err, "already failed"), "%s", err);
+	cr_assert_eq(registry_node_set_last_seen(r, n.id, 888, err), REG_ERR_DB);
+	cr_assert_eq(registry_commit(r, err), REG_INVALID);
+	cr_assert(strstr(err, "rolled back"), "%s", err);
+	cr_assert_not(registry_in_batch(r));
+	cr_assert_eq(counts(r, 10).audit_rows, before);
+	cr_assert_eq(last_seen_of(r, "gw"), 0);
+
+	/* registry_audit_add_batch: row 700 of 1000 is bad, none is written */
+	for (int i = 0; i < 1000; i++)
+		rows[i] = (struct reg_audit_row){ .time = i, .event = "session_grant",
+						  .detail = "z" };
+	rows[700].event = NULL;
+	cr_assert_eq(registry_audit_add_batch(r, rows, 1000, err), REG_INVALID);
+	cr_assert(strstr(err, "row 700"), "%s", err);
+	cr_assert_not(registry_in_batch(r));
+	cr_assert_eq(counts(r, 10).audit_rows, before);
+
+	/* explicit rollback */
+	cr_assert_eq(registry_begin(r, err), REG_OK, "%s", err);
+	for (int i = 0; i < 50; i++)
+		cr_assert_eq(registry_audit_add(r, i, "session_grant", NULL, NULL, NULL, err), REG_OK);
+	registry_rollback(r);
+	registry_rollback(r);	/* no batch: no-op */
+	cr_assert_eq(counts(r, 10).audit_rows, before);
+
+	/* misuse: nested begin, commit without begin, calls with their own
+	 * transaction; none changes anything, the open batch still commits */
+	cr_assert_eq(registry_commit(r, err), REG_INVALID);
+	cr_assert_eq(registry_begin(r, err), REG_OK, "%s", err);
+	cr_assert_eq(registry_begin(r, err), REG_INVALID);
+	cr_assert_eq(registry_audit_add_batch(r, rows, 10, err), REG_INVALID);
+	hash_of(h, 9);
+	cr_assert_eq(registry_token_add(r, h, "other", "", "", 0, 100, err), REG_INVALID);
+	cr_assert(strstr(err, "batch is open"), "%s", err);
+	cr_assert_eq(registry_node_revoke(r, "gw", 20, NULL, err), REG_INVALID);
+	cr_assert_eq(enroll(r, 9, 9, 10, &p4, NULL, &ca, &n), REG_INVALID);
+	cr_assert_eq(registry_audit_add(r, 1, "session_grant", "a", "b", "kept", err), REG_OK);
+	cr_assert_eq(registry_commit(r, err), REG_OK, "%s", err);
+	cr_assert_eq(counts(r, 10).audit_rows, before + 1);
+	cr_assert_eq(counts(r, 10).nodes, 1, "revoke ran inside the batch");
+	cr_assert_eq(registry_token_get(r, h, &(struct reg_token){ 0 }, err), REG_TOKEN_UNKNOWN);
+
+	/* and the registry works normally afterwards */
+	cr_assert_eq(registry_node_revoke(r, "gw", 20, NULL, err), REG_OK, "%s", err);
+	registry_close(r);
+}
+
+Test(registry, close_with_open_batch_writes_nothing, .init = setup, .fini = teardown)
+{
+	struct registry *r = open_db();
+	char err[REGISTRY_ERR_MAX] = "";
+
+	cr_assert_eq(registry_begin(r, err), REG_OK, "%s", err);
+	for (int i = 0; i < 20; i++)
+		cr_assert_eq(registry_audit_add(r, i, "session_grant", NULL, NULL, NULL, err), REG_OK);
+	registry_close(r);
+	r = open_db();
+	cr_assert_eq(counts(r, 0).audit_rows, 0);
+	registry_close(r);
+}
+
+/* ---- crash atomicity of batches ----------------------------------------- */
+
+#define CRASH_ROWS 300
+
+/* A child writes a batch of CRASH_ROWS rows and is killed: with stage
+ * "commit" inside registry_commit before COMMIT, with stage NULL right
+ * after registry_commit returned. */
+static void crash_batch(const char *stage)
+{
+	int pfd[2];
+	pid_t pid;
+	char ch;
+	int status;
+
+	cr_assert_eq(pipe(pfd), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct registry *r = NULL;
+		char err[REGISTRY_ERR_MAX];
+		struct crash_arg ca = { stage ? stage : "-", pfd[1] };
+
+		close(pfd[0]);
+		if (registry_open(dbpath, &r, err) != REG_OK)
+			_exit(3);
+		registry_set_test_hook(r, crash_hook, &ca);
+		if (registry_begin(r, err) != REG_OK)
+			_exit(4);
+		for (int i = 0; i < CRASH_ROWS; i++)
+			if (registry_audit_add(r, i, "session_grant", "a", "b", "crash", err) != REG_OK)
+				_exit(5);
+		if (registry_commit(r, err) != REG_OK)
+			_exit(6);
+		(void)!write(pfd[1], "c", 1);	/* committed */
+		pause();
+		_exit(0);
+	}
+	close(pfd[1]);
+	cr_assert_eq(read(pfd[0], &ch, 1), 1, "child died early");
+	cr_assert_eq(ch, stage ? 'x' : 'c', "stage %s not reached (got %c)",
+		     stage ? stage : "after commit", ch);
+	cr_assert_eq(kill(pid, SIGKILL), 0);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFSIGNALED(status));
+	close(pfd[0]);
+}
+
+Test(registry, crash_during_batch_leaves_none_after_commit_all, .init = setup,
+     .fini = teardown)
+{
+	struct registry *r;
+
+	crash_batch("commit");
+	r = open_db();
+	cr_assert_eq(counts(r, 0).audit_rows, 0, "a killed batch left rows");
+	registry_close(r);
+	crash_batch(NULL);
+	r = open_db();
+	cr_assert_eq(counts(r, 0).audit_rows, CRASH_ROWS, "a committed batch lost rows");
+	registry_close(r);
+	crash_batch("commit");
+	r = open_db();
+	cr_assert_eq(counts(r, 0).audit_rows, CRASH_ROWS);
+	registry_close(r);
+}
+
+/* A child writes batches of CRASH_ROWS rows ("k<run> b<batch> r<row>") in a
+ * loop and is killed at a moment that lands anywhere in a batch (inserts,
+ * COMMIT, fsync): every batch is then whole or absent. */
+#define KILL_RUNS 5
+#define KILL_MAX_BATCHES 2000
+
+static int batch_rows[KILL_RUNS][KILL_MAX_BATCHES];
+static int bad_rows;
+
+static int count_batch_cb(void *arg, int64_t time, const char *event, const char *node,
+			  const char *peer, const char *detail)
+{
+	int k, b, i;
+
+	(void)arg, (void)time, (void)event, (void)node, (void)peer;
+	if (!detail || sscanf(detail, "k%d b%d r%d", &k, &b, &i) != 3 || k < 0 ||
+	    k >= KILL_RUNS || b < 0 || b >= KILL_MAX_BATCHES || i != (int)time)
+		bad_rows++;
+	else
+		batch_rows[k][b]++;
+	return 0;
+}
+
+Test(registry, kill_at_any_moment_leaves_whole_batches, .init = setup, .fini = teardown,
+     .timeout = 60)
+{
+	int total_batches = 0;
+
+	for (int k = 0; k < KILL_RUNS; k++) {
+		int pfd[2], status;
+		pid_t pid;
+		char ch;
+
+		cr_assert_eq(pipe(pfd), 0);
+		pid = fork();
+		cr_assert_geq(pid, 0);
+		if (pid == 0) {
+			struct registry *r = NULL;
+			char err[REGISTRY_ERR_MAX], d[48];
+
+			close(pfd[0]);
+			if (registry_open(dbpath, &r, err) != REG_OK)
+				_exit(3);
+			(void)!write(pfd[1], "s", 1);
+			for (int b = 0; b < KILL_MAX_BATCHES; b++) {
+				if (registry_begin(r, err) != REG_OK)
+					_exit(4);
+				for (int i = 0; i < CRASH_ROWS; i++) {
+					snprintf(d, sizeof(d), "k%d b%d r%d", k, b, i);
+					if (registry_audit_add(r, i, "session_grant", NULL, NULL, d,
+							       err) != REG_OK)
+						_exit(5);
+				}
+				if (registry_commit(r, err) != REG_OK)
+					_exit(6);
+			}
+			_exit(0);
+		}
+		close(pfd[1]);
+		cr_assert_eq(read(pfd[0], &ch, 1), 1, "child did not open the registry");
+		close(pfd[0]);
+		/* 30 .. 110 ms: several batches in, then a kill anywhere */
+		usleep((useconds_t)(30000 + 20000 * k + (getpid() % 7) * 1000));
+		cr_assert_eq(kill(pid, SIGKILL), 0);
+		cr_assert_eq(waitpid(pid, &status, 0), pid);
+		cr_assert(WIFSIGNALED(status), "run %d: child ended on its own (%d)", k, status);
+	}
+
+	struct registry *r = open_db();
+	char err[REGISTRY_ERR_MAX] = "";
+
+	cr_assert_eq(registry_audit_foreach(r, UINT32_MAX, count_batch_cb, NULL, err), REG_OK,
+		     "%s", err);
+	cr_assert_eq(bad_rows, 0);
+	for (int k = 0; k < KILL_RUNS; k++) {
+		for (int b = 0; b < KILL_MAX_BATCHES; b++) {
+			cr_assert(batch_rows[k][b] == 0 || batch_rows[k][b] == CRASH_ROWS,
+				  "run %d batch %d: %d of %d rows", k, b, batch_rows[k][b],
+				  CRASH_ROWS);
+			/* batches are committed in order: no hole before a later one */
+			if (b > 0 && batch_rows[k][b])
+				cr_assert_eq(batch_rows[k][b - 1], CRASH_ROWS);
+			total_batches += batch_rows[k][b] ? 1 : 0;
+		}
+	}
+	cr_assert_gt(total_batches, 0, "no batch was committed before the kills");
+	registry_close(r);
+}
