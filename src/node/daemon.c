@@ -669,7 +669,8 @@ int node_up_background(const char *dir, int log_level, int timeout_ms)
 			dup2(logfd, 2);
 		else if (null >= 0)
 			dup2(null, 2);
-		log_set_daemon(true);
+		/* DIR/mavpn.log is a plain file: "mavpn: level: text" lines (the
+		 * "<N>" journal prefix is for -f under systemd) */
 		_exit(node_daemon_run(&o));
 	}
 	close(p[1]);
