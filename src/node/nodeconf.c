@@ -153,6 +153,47 @@ static int get_name(const struct config *c, const char *path, const char *sec,
 
 static const char *const level_names[] = { "error", "warning", "info", "debug" };
 
+/* Every section and key mavpn.conf may hold (nodeconf.h lists them). */
+static const struct {
+	const char *section;
+	const char *const keys[12];
+} known[] = {
+	{ "node", { "name", "vip", "vip6", "prefix", "prefix6", "listen_port", "mtu",
+		    "interface", "attach", "key_life", "log_level", NULL } },
+	{ "broker", { "address", "name", NULL } },
+	{ "gateway", { "routes", "forward", NULL } },
+};
+
+/* A typo must not pass silently ("mut = 9000" would leave the MTU at its
+ * default): reject unknown sections and keys, naming file and line. */
+static int check_known(const struct config *c, const char *path,
+		       char err[static NODECONF_ERR_MAX])
+{
+	for (int i = 0; i < config_section_count(c); i++) {
+		const char *sec = config_section_name(c, i);
+		size_t k;
+
+		for (k = 0; k < sizeof known / sizeof known[0]; k++)
+			if (strcmp(sec, known[k].section) == 0)
+				break;
+		if (k == sizeof known / sizeof known[0])
+			return fail(err, "%s:%d: unknown section [%s] (use [node], [broker] or [gateway])",
+				    path, config_section_line(c, sec), sec);
+		for (int j = 0; j < config_key_count(c, sec); j++) {
+			const char *key = config_key_name(c, sec, j);
+			const char *const *kk;
+
+			for (kk = known[k].keys; *kk; kk++)
+				if (strcmp(key, *kk) == 0)
+					break;
+			if (!*kk)
+				return fail(err, "%s:%d: unknown key '%s' in [%s]", path,
+					    config_key_line(c, sec, key), key, sec);
+		}
+	}
+	return 0;
+}
+
 static int load(struct nodeconf *nc, const struct config *c, const char *path,
 		char err[static NODECONF_ERR_MAX])
 {
@@ -160,6 +201,8 @@ static int load(struct nodeconf *nc, const struct config *c, const char *path,
 	const char *v;
 	uint32_t u;
 
+	if (check_known(c, path, err))
+		return -1;
 	if (get_name(c, path, "node", "name", nc->name, err) ||
 	    get_ip(c, path, "node", "vip", true, 4, &nc->vip4, NULL, err) ||
 	    get_ip(c, path, "node", "vip6", false, 6, &nc->vip6, &nc->has_vip6, err) ||

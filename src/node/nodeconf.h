@@ -9,7 +9,10 @@
  *   [broker]   address (IP:PORT), name (the broker's TLS server name)
  *   [gateway]  routes (space separated CIDRs this node serves), forward
  *
- * Every error quotes the file, the key and the bad value.
+ * Every error quotes the file, the key and the bad value. Sections and keys
+ * not listed above are errors too ("mavpn.conf:7: unknown key 'mut' in
+ * [node]", "mavpn.conf:12: unknown section [bogus] ..."): a typo must not be
+ * ignored silently.
  */
 #ifndef MAVPN_NODE_NODECONF_H
 #define MAVPN_NODE_NODECONF_H

@@ -140,6 +140,13 @@ static const struct {
 	/* 21 */ { BASE_NODE "vip6 = fd7a:6d77::9\nprefix6 = fd7a:6d76::/64\n" BASE_BROKER, "outside prefix6" },
 	/* 22 */ { "name = a\n" BASE_NODE BASE_BROKER, "mavpn.conf:1" },
 	/* 23 */ { BASE_NODE "key_life = -1\n" BASE_BROKER, "-1" },
+	/* 24 */ { BASE_NODE "mut = 9000\n" BASE_BROKER, "mavpn.conf:5: unknown key 'mut' in [node]" },
+	/* 25 */ { BASE_NODE BASE_BROKER "\n[bogus]\nx = 1\n", "mavpn.conf:9: unknown section [bogus]" },
+	/* 26 */ { BASE_NODE BASE_BROKER "[bogus]\n", "unknown section [bogus]" },
+	/* 27 */ { BASE_NODE "[broker]\naddress = 172.31.77.2:7443\nname = kb\nport = 1\n",
+		   ":8: unknown key 'port' in [broker]" },
+	/* 28 */ { BASE_NODE BASE_BROKER "[gateway]\nforwarding = yes\n", "unknown key 'forwarding' in [gateway]" },
+	/* 29 */ { BASE_NODE BASE_BROKER "[Gateway]\nRoute = 10.0.0.0/8\n", "unknown key 'route' in [gateway]" },
 };
 
 Test(nodeconf, bad_values_are_quoted)
