@@ -70,7 +70,9 @@ static const char usage_token[] =
 	"                             [--ttl DURATION]\n"
 	"\n"
 	"Create a one-time enrollment token for node NAME and print it alone on\n"
-	"stdout. Give it to the node: `mavpn enroll TOKEN`.\n"
+	"stdout. Give it to the node, which enrolls with\n"
+	"  mavpn enroll -d DIR --broker IP:PORT --token TOKEN\n"
+	"(IP:PORT: an address of this keybroker's --listen that the node reaches).\n"
 	"  --tag TAG       tag the node (policy `tag:TAG`); repeatable\n"
 	"  --route CIDR    let the node serve this prefix as a gateway; repeatable\n"
 	"  --ttl DURATION  validity: 30s, 15m, 1h, 7d ... (default 1h, at most 365d)\n";
@@ -380,6 +382,26 @@ static int open_registry(const struct kbstate *st, struct registry **r)
 	return 0;
 }
 
+/* The node's side of enrollment, on stderr: the command with this broker's
+ * listen address (a wildcard address cannot be dialled: IP then), and
+ * --broker-name when the TLS name is not the default. */
+static void enroll_hint(const struct kbstate *st)
+{
+	static const uint8_t zero[16];
+	char ip[CTL_ADDRSTRLEN];
+	bool any = memcmp(st->listen.ip.a, zero, st->listen.ip.af == 4 ? 4 : 16) == 0;
+
+	if (any)
+		snprintf(ip, sizeof(ip), "IP");
+	else
+		ctl_ip_fmt(&st->listen.ip, ip);
+	fprintf(stderr, PROG ": on the node: mavpn enroll -d DIR --broker %s%s%s:%u%s%s "
+		"--token TOKEN\n", st->listen.ip.af == 6 && !any ? "[" : "", ip,
+		st->listen.ip.af == 6 && !any ? "]" : "", st->listen.port,
+		strcmp(st->name, "keybroker") ? " --broker-name " : "",
+		strcmp(st->name, "keybroker") ? st->name : "");
+}
+
 static int cmd_token(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -450,6 +472,7 @@ static int cmd_token(int argc, char **argv)
 	puts(text);
 	fflush(stdout);
 	fprintf(stderr, PROG ": one-time token for '%s', valid until %s\n", pos[1], until);
+	enroll_hint(&st);
 	rc = 0;
 out:
 	ct_wipe(&t, sizeof(t));

@@ -133,6 +133,9 @@ Test(cli, token_create_decodes_and_pins_the_ca, .init = setup, .fini = teardown)
 	cr_assert_eq(strchr(out, '\n'), out + len - 1, "more than one line: %s", out);
 	out[len - 1] = '\0';
 	cr_assert_eq(strncmp(out, TOKEN_PREFIX, strlen(TOKEN_PREFIX)), 0, "%s", out);
+	/* stderr tells the node's command with this broker's address */
+	cr_assert(strstr(errout, "mavpn enroll -d DIR --broker 127.0.0.1:4500 --token TOKEN"),
+		  "%s", errout);
 	cr_assert_eq(token_decode(&t, out), TOKEN_OK);
 
 	/* its fingerprint is the CA's, as openssl computes it */
@@ -320,7 +323,16 @@ Test(cli, every_command_has_help, .init = setup, .fini = teardown)
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		cr_assert_eq(kb(cmds[i][0], cmds[i][1], cmds[i][2], NULL), 0, "case %zu", i);
 		cr_assert(strstr(out, "usage: mavpn-keybroker"), "case %zu: %s", i, out);
+		size_t len = strlen(out);
+
+		/* ends with exactly one newline: the shell prompt starts on its
+		 * own line, and no stray blank line */
+		cr_assert(len >= 2 && out[len - 1] == '\n' && out[len - 2] != '\n',
+			  "case %zu: help does not end with one newline: '%s'", i, out);
 	}
+	/* the enrollment command the token help names is the node's real one */
+	cr_assert_eq(kb("token", "create", "--help", NULL), 0);
+	cr_assert(strstr(out, "mavpn enroll -d DIR --broker IP:PORT --token TOKEN"), "%s", out);
 	cr_assert_eq(kb(NULL), 2);
 	cr_assert(strstr(errout, "usage:"), "%s", errout);
 }
