@@ -22,6 +22,9 @@
 #include "proto/ctl.h"
 
 #define PROG "mavpn"
+#ifndef MAVPN_VERSION
+#error "MAVPN_VERSION comes from meson (project version)"
+#endif
 
 static const char usage_main[] =
 	"usage: mavpn COMMAND [options]\n"
@@ -317,7 +320,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(cmd, "--version") == 0) {
-		printf("mavpn 0.1.0\n");
+		printf(PROG " " MAVPN_VERSION "\n");
 		return 0;
 	}
 	argc--;

@@ -78,6 +78,12 @@ Test(cli, help_everywhere)
 		  strstr(out, "status"));
 }
 
+Test(cli, version_is_the_project_version)
+{
+	cr_assert_eq(run("--version"), 0);
+	cr_assert_str_eq(out, "mavpn " MAVPN_PROJECT_VERSION "\n");
+}
+
 Test(cli, usage_errors)
 {
 	cr_assert_eq(run(""), 2);
