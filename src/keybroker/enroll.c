@@ -13,24 +13,49 @@
 #include "keybroker/broker.h"
 #include "keybroker/registry.h"
 
-static const char *refusal_text(enum reg_result r)
+/*
+ * What a refused node is told. The node prints "<code name>: <reason>"
+ * (ctl_code_name) and drops the reason when it equals the code name, so the
+ * reason adds what the code does not already say instead of repeating it.
+ * `text` gets the whole sentence for the broker's log.
+ */
+struct refusal {
+	uint16_t code;
+	char reason[CTL_REASON_MAX + 1];
+	char text[CTL_REASON_MAX + 64];
+};
+
+static void refusal_for(enum reg_result r, struct refusal *f)
 {
+	const char *reason;
+
+	f->code = registry_ctl_code(r);
 	switch (r) {
 	case REG_TOKEN_UNKNOWN:
-		return "unknown token (mistyped, or never created here)";
+		reason = "mistyped, replaced by a newer token for the same name, or never "
+			 "created here";
+		break;
 	case REG_TOKEN_USED:
-		return "token already used";
+		reason = "token already used";
+		break;
 	case REG_TOKEN_EXPIRED:
-		return "token expired";
+		reason = "token expired";
+		break;
 	case REG_NAME_TAKEN:
-		return "a node with this name is already enrolled";
+		reason = "a node with this name is already enrolled";
+		break;
 	case REG_PUB_TAKEN:
-		return "this public key was enrolled before";
-	case REG_POOL_FULL:
-		return "no free overlay address left";
+		reason = "this public key was enrolled before";
+		break;
 	default:
-		return registry_strerror(r);
+		reason = registry_strerror(r);
+		break;
 	}
+	snprintf(f->reason, sizeof f->reason, "%s", reason);
+	if (r == REG_TOKEN_UNKNOWN)
+		snprintf(f->text, sizeof f->text, "unknown token (%s)", reason);
+	else
+		snprintf(f->text, sizeof f->text, "%s", reason);
 }
 
 int enroll_handle(struct conn *c, const struct ctl_enroll_req *req)
@@ -60,14 +85,17 @@ int enroll_handle(struct conn *c, const struct ctl_enroll_req *req)
 			    kb->st.has_prefix6 ? &kb->st.prefix6 : NULL,
 			    kbstate_issue_cb, &kb->st, rn, err);
 	if (r != REG_OK) {
+		struct refusal f;
+
+		refusal_for(r, &f);
 		kb->cnt.enroll_refused++;
 		if (r == REG_ERR_DB) {
 			kb->cnt.db_errors++;
 			log_error("enrollment from %s: registry error: %s", peer, err);
 		} else {
-			log_warn("enrollment from %s refused: %s", peer, refusal_text(r));
+			log_warn("enrollment from %s refused: %s", peer, f.text);
 		}
-		conn_shutdown(c, registry_ctl_code(r), "%s", refusal_text(r));
+		conn_shutdown(c, f.code, "%s", f.reason);
 		goto out;
 	}
 	kb->cnt.enrollments++;

@@ -160,6 +160,44 @@ Test(kbd, enroll_refusals_change_nothing)
 	free(m);
 }
 
+/* The node prints "<code name>: <reason>" (the reason alone is dropped when
+ * it equals the code name): the reason must add to the code, not repeat it. */
+static void assert_no_repeat(const struct ctl_msg *m)
+{
+	const char *code = ctl_code_name((enum ctl_code)m->u.error.code);
+
+	cr_assert(strcmp(m->u.error.reason, code) == 0 || !strstr(m->u.error.reason, code),
+		  "reason repeats the code: '%s: %s'", code, m->u.error.reason);
+}
+
+Test(kbd, enroll_refusal_reasons)
+{
+	struct ctl_msg *m = msg();
+	struct pki_key k;
+	uint8_t old[16], newer[16];
+
+	fix_init(&F, NULL);
+	fix_start(&F);
+	cr_assert_eq(pki_key_generate(&k), 0);
+	/* a token replaced by a newer one for the same name */
+	fix_token(&F, "gamma", NULL, NULL, 3600, old);
+	fix_token(&F, "gamma", NULL, NULL, 3600, newer);
+	cr_assert_eq(enroll_raw(&F, old, k.pub, m), 0);
+	cr_assert_eq(m->type, CTL_ERROR);
+	cr_assert_eq(m->u.error.code, CTL_CODE_TOKEN_UNKNOWN);
+	cr_assert_str_eq(m->u.error.reason, "mistyped, replaced by a newer token for the same "
+					    "name, or never created here");
+	assert_no_repeat(m);
+	/* the newer one works; then it is used */
+	cr_assert_eq(enroll_raw(&F, newer, k.pub, m), 0);
+	cr_assert_eq(m->type, CTL_ENROLL_OK);
+	cr_assert_eq(pki_key_generate(&k), 0);
+	cr_assert_eq(enroll_raw(&F, newer, k.pub, m), 0);
+	cr_assert_eq(m->u.error.code, CTL_CODE_TOKEN_USED);
+	assert_no_repeat(m);
+	free(m);
+}
+
 /* ---- HELLO / WELCOME ------------------------------------------------------- */
 
 Test(kbd, hello_welcome_and_gateway_routes)
