@@ -309,6 +309,20 @@ static int cmd_status(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	/* prog: what getopt puts in front of its errors (argv[0]), e.g.
+	 * "mavpn up: unrecognized option '--bogus'" */
+	static char p_enroll[] = PROG " enroll", p_up[] = PROG " up", p_down[] = PROG " down",
+		    p_status[] = PROG " status";
+	static const struct {
+		const char *name;
+		char *prog;
+		int (*run)(int argc, char **argv);
+	} cmds[] = {
+		{ "enroll", p_enroll, cmd_enroll },
+		{ "up", p_up, cmd_up },
+		{ "down", p_down, cmd_down },
+		{ "status", p_status, cmd_status },
+	};
 	const char *cmd;
 
 	log_init(PROG, LOG_LVL_INFO);
@@ -323,17 +337,15 @@ int main(int argc, char **argv)
 		printf(PROG " " MAVPN_VERSION "\n");
 		return 0;
 	}
-	argc--;
-	argv++;
-	optind = 1;
-	if (strcmp(cmd, "enroll") == 0)
-		return cmd_enroll(argc, argv);
-	if (strcmp(cmd, "up") == 0)
-		return cmd_up(argc, argv);
-	if (strcmp(cmd, "down") == 0)
-		return cmd_down(argc, argv);
-	if (strcmp(cmd, "status") == 0)
-		return cmd_status(argc, argv);
+	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+		if (strcmp(cmd, cmds[i].name) != 0)
+			continue;
+		argc--;
+		argv++;
+		argv[0] = cmds[i].prog;
+		optind = 1;
+		return cmds[i].run(argc, argv);
+	}
 	fprintf(stderr, PROG ": unknown command '%s'\n", cmd);
 	return bad_usage(usage_main);
 }

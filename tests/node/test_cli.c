@@ -90,6 +90,13 @@ Test(cli, usage_errors)
 	cr_assert_eq(run("frob"), 2);
 	cr_assert(strstr(out, "unknown command 'frob'"), "%s", out);
 	cr_assert_eq(run("status --bogus"), 2);
+	cr_assert(strncmp(out, "mavpn status: unrecognized option '--bogus'\n", 44) == 0, "%s", out);
+	cr_assert_eq(run("up --bogus"), 2);
+	cr_assert(strncmp(out, "mavpn up: unrecognized option '--bogus'\n", 40) == 0, "%s", out);
+	cr_assert_eq(run("enroll --mtu"), 2);
+	cr_assert(strncmp(out, "mavpn enroll: option '--mtu' requires an argument\n", 50) == 0, "%s", out);
+	cr_assert_eq(run("down -x"), 2);
+	cr_assert(strncmp(out, "mavpn down: invalid option -- 'x'\n", 34) == 0, "%s", out);
 	cr_assert_eq(run("down -d /tmp extra"), 2);
 	cr_assert(strstr(out, "unexpected argument 'extra'"), "%s", out);
 	cr_assert_eq(run("enroll -d /tmp/x --token t"), 2);
