@@ -25,12 +25,22 @@ struct refusal {
 	char text[CTL_REASON_MAX + 64];
 };
 
-static void refusal_for(enum reg_result r, struct refusal *f)
+static void refusal_for(const struct kbd *kb, enum reg_result r, struct refusal *f)
 {
 	const char *reason;
+	char p[CTL_ADDRSTRLEN];
 
 	f->code = registry_ctl_code(r);
 	switch (r) {
+	case REG_POOL_FULL:
+		/* not a fault of the broker: a capacity limit of the network
+		 * (the IPv6 overlay holds at least as many as the IPv4 one) */
+		f->code = CTL_CODE_LIMIT;
+		snprintf(f->reason, sizeof f->reason, "overlay prefix %s is full",
+			 ctl_prefix_fmt(&kb->st.prefix4, p));
+		snprintf(f->text, sizeof f->text, "%s (revoke unused nodes to free addresses)",
+			 f->reason);
+		return;
 	case REG_TOKEN_UNKNOWN:
 		reason = "mistyped, replaced by a newer token for the same name, or never "
 			 "created here";
@@ -87,7 +97,7 @@ int enroll_handle(struct conn *c, const struct ctl_enroll_req *req)
 	if (r != REG_OK) {
 		struct refusal f;
 
-		refusal_for(r, &f);
+		refusal_for(kb, r, &f);
 		kb->cnt.enroll_refused++;
 		if (r == REG_ERR_DB) {
 			kb->cnt.db_errors++;

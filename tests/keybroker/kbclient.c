@@ -56,6 +56,12 @@ void fix_write_policy(struct kbfix *f, const char *text)
 
 void fix_init(struct kbfix *f, const char *policy)
 {
+	fix_init_net(f, policy, "10.98.0.0/24", "fd00:98::/64");
+}
+
+void fix_init_net(struct kbfix *f, const char *policy, const char *prefix4,
+		  const char *prefix6)
+{
 	char err[KBSTATE_ERR_MAX], listen[64];
 
 	memset(f, 0, sizeof *f);
@@ -63,7 +69,7 @@ void fix_init(struct kbfix *f, const char *policy)
 	cr_assert(mkdtemp(f->dir), "mkdtemp");
 	f->port = free_port();
 	snprintf(listen, sizeof listen, "127.0.0.1:%u", f->port);
-	cr_assert(kbstate_init(f->dir, listen, "10.98.0.0/24", "fd00:98::/64", NULL, err) == 0,
+	cr_assert(kbstate_init(f->dir, listen, prefix4, prefix6, NULL, err) == 0,
 		  "kbstate_init: %s", err);
 	cr_assert(kbstate_load(f->dir, &f->st, err) == 0, "kbstate_load: %s", err);
 	if (policy)

@@ -27,6 +27,9 @@ struct kbfix {
 /* Create the state (10.98.0.0/24 + fd00:98::/64) with policy text (NULL =
  * the default allow-all file) and start the daemon. Asserts on failure. */
 void fix_init(struct kbfix *f, const char *policy);
+/* The same with other overlay prefixes (prefix6 may be NULL). */
+void fix_init_net(struct kbfix *f, const char *policy, const char *prefix4,
+		  const char *prefix6);
 void fix_start(struct kbfix *f);
 /* SIGTERM, wait; returns the daemon's exit status (or -1 if killed). */
 int fix_stop(struct kbfix *f);

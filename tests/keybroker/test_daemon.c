@@ -198,6 +198,42 @@ Test(kbd, enroll_refusal_reasons)
 	free(m);
 }
 
+Test(kbd, enroll_pool_full_is_its_own_refusal)
+{
+	struct ctl_msg *m = msg();
+	struct tnode a;
+	struct pki_key k;
+	uint8_t secret[16];
+
+	/* a /30 holds one node (offset 2) */
+	fix_init_net(&F, NULL, "10.98.7.0/30", NULL);
+	fix_start(&F);
+	cr_assert_eq(tnode_enroll(&F, &a, "only", NULL, NULL), 0);
+	cr_assert_eq(a.ok.vip4.a[3], 2);
+	cr_assert_eq(pki_key_generate(&k), 0);
+	fix_token(&F, "second", NULL, NULL, 3600, secret);
+	cr_assert_eq(enroll_raw(&F, secret, k.pub, m), 0);
+	cr_assert_eq(m->type, CTL_ERROR);
+	cr_assert_eq(m->u.error.code, CTL_CODE_LIMIT, "code %u: %s", m->u.error.code,
+		     m->u.error.reason);
+	cr_assert_str_eq(m->u.error.reason, "overlay prefix 10.98.7.0/30 is full");
+	cr_assert_eq(live_nodes(), 1);
+	/* the token is still unused: after a revoke frees the address it works */
+	{
+		struct registry *r;
+		char err[REGISTRY_ERR_MAX];
+
+		cr_assert(registry_open(F.st.registry_path, &r, err) == REG_OK);
+		cr_assert(registry_node_revoke(r, "only", time(NULL), NULL, err) == REG_OK);
+		registry_close(r);
+	}
+	cr_assert_eq(enroll_raw(&F, secret, k.pub, m), 0);
+	cr_assert_eq(m->type, CTL_ENROLL_OK, "%s", m->type == CTL_ERROR ? m->u.error.reason : "");
+	cr_assert_eq(m->u.enroll_ok.vip4.a[3], 2, "the revoked node's address is reused");
+	tnode_free(&a);
+	free(m);
+}
+
 /* ---- HELLO / WELCOME ------------------------------------------------------- */
 
 Test(kbd, hello_welcome_and_gateway_routes)
