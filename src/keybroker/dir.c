@@ -45,6 +45,7 @@ void dir_revoke(struct kbd *kb, struct kbnode *n)
 		return;
 	unhash_vips(kb, n);
 	n->revoked = true;
+	kb->n_nodes--;
 }
 
 struct kbnode *dir_upsert(struct kbd *kb, const struct reg_node *rn)
@@ -52,7 +53,7 @@ struct kbnode *dir_upsert(struct kbd *kb, const struct reg_node *rn)
 	struct kbnode *n = dir_by_id(kb, rn->id);
 	char *tags = strdup(rn->tags);
 	struct ctl_prefix *routes = NULL;
-	bool fresh = !n;
+	bool fresh = !n, was_live = n && !n->revoked;
 
 	if (rn->n_routes) {
 		routes = calloc(rn->n_routes, sizeof *routes);
@@ -72,7 +73,6 @@ struct kbnode *dir_upsert(struct kbd *kb, const struct reg_node *rn)
 		}
 		n->next = kb->nodes;
 		kb->nodes = n;
-		kb->n_nodes++;
 	} else {
 		if (!n->revoked)
 			unhash_vips(kb, n);
@@ -88,6 +88,10 @@ struct kbnode *dir_upsert(struct kbd *kb, const struct reg_node *rn)
 	n->vip6 = rn->vip6;
 	n->last_seen = rn->last_seen;
 	n->revoked = rn->revoked_at != 0;
+	if (!n->revoked && !was_live)
+		kb->n_nodes++;
+	else if (n->revoked && was_live)
+		kb->n_nodes--;
 	if (n->n_routes && !n->on_gw_list) {
 		n->on_gw_list = true;
 		n->gw_next = kb->gateways;

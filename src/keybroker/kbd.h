@@ -123,7 +123,7 @@ struct kbd {
 	struct htab nodes_by_id, nodes_by_vip4, nodes_by_vip6;
 	struct kbnode *nodes;
 	struct kbnode *gateways;	/* nodes that ever had approved routes */
-	size_t n_nodes;
+	size_t n_nodes;			/* live entries (status: nodes_enrolled) */
 	uint32_t mark;
 
 	/* connections */

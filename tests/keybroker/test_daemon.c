@@ -577,13 +577,15 @@ Test(kbd, revoke_closes_notifies_and_refuses)
 {
 	struct tnode a, b;
 	struct registry *r;
-	char err[REGISTRY_ERR_MAX], reply[256];
+	char err[REGISTRY_ERR_MAX], reply[8192];
 	uint64_t t0;
 
 	fix_init(&F, NULL);
 	fix_start(&F);
 	two_up(&a, &b);
 	(void)broker_pair(&a, &b);
+	cr_assert_eq(fix_admin(&F, "status json", reply, sizeof reply), 0, "%s", reply);
+	cr_assert(strstr(reply, "\"nodes_enrolled\":2,"), "%s", reply);
 
 	/* what `node revoke` does: registry first, then tell the daemon */
 	cr_assert(registry_open(F.st.registry_path, &r, err) == REG_OK);
@@ -601,6 +603,11 @@ Test(kbd, revoke_closes_notifies_and_refuses)
 		free(m);
 	}
 	cr_assert(tc_wait_closed(b.c, 3000), "revoked node's channel closed");
+	/* the status counts live nodes only, at once (not after a restart) */
+	cr_assert_eq(fix_admin(&F, "status json", reply, sizeof reply), 0, "%s", reply);
+	cr_assert(strstr(reply, "\"nodes_enrolled\":1,"), "%s", reply);
+	cr_assert_eq(fix_admin(&F, "status", reply, sizeof reply), 0, "%s", reply);
+	cr_assert(strstr(reply, "nodes enrolled 1,"), "%s", reply);
 	/* it cannot come back */
 	cr_assert_eq(tnode_up(&F, &b), CTL_CODE_REVOKED);
 	cr_assert(tc_wait_closed(b.c, 3000));
