@@ -197,6 +197,19 @@ static void queue_for_peer(struct node *n, struct peer *p, const struct ctl_ip *
 		(void)begin_peer_request(n, p, dst, now);
 }
 
+/* Could a peer serve dst? Inside our overlay prefixes or a gateway route
+ * the broker announced (and we installed into the TUN). */
+static bool routed_here(const struct node *n, const struct ctl_ip *dst)
+{
+	if (ctl_prefix_contains(&n->conf.prefix4, dst) ||
+	    (n->conf.has_prefix6 && ctl_prefix_contains(&n->conf.prefix6, dst)))
+		return true;
+	for (unsigned i = 0; i < n->n_routes; i++)
+		if (ctl_prefix_contains(&n->routes[i], dst))
+			return true;
+	return false;
+}
+
 static void send_one(struct node *n, uint8_t *pkt, size_t len)
 {
 	struct router_pkt rp;
@@ -248,6 +261,20 @@ static void send_one(struct node *n, uint8_t *pkt, size_t len)
 		return;
 	}
 	pd = router_pending_find(&n->rt, rp.af, rp.dst);
+	if (!pd && !routed_here(n, &dst)) {
+		char a[CTL_ADDRSTRLEN];
+		ssize_t k;
+
+		/* Someone routed it into the TUN by hand: no peer can serve it,
+		 * asking the broker would only earn a refusal. */
+		k = icmp_build_unreach(n->icmpbuf, sizeof n->icmpbuf, ICMP_UNREACH_NET, pkt, len,
+				       icmp_src(n, rp.af));
+		if (k > 0)
+			tun_put(n, n->icmpbuf, (size_t)k);
+		node_drop(&n->drops, DROP_NO_ROUTE, "no route for %s: outside the overlay and "
+			  "every gateway route", ctl_ip_fmt(&dst, a));
+		return;
+	}
 	if (!pd) {
 		char a[CTL_ADDRSTRLEN];
 

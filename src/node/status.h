@@ -25,7 +25,9 @@ enum drop_reason {
 	DROP_SRC_NOT_ALLOWED,	/* inner source outside the peer's allowed prefixes */
 	DROP_QUEUE_FULL,	/* pending queue overflow (oldest dropped) */
 	DROP_NO_SESSION,	/* no session and none can be requested (broker down too long) */
-	DROP_NO_ROUTE,		/* inner destination outside every overlay/gateway prefix */
+	DROP_NO_ROUTE,		/* TUN packet to a destination outside our overlay prefixes
+				 * and every gateway route (routed into the TUN by hand):
+				 * answered with ICMP net unreachable, no SESSION_REQ */
 	DROP_REFUSED,		/* broker refused the session (queue answered with ICMP) */
 	DROP_TIMEOUT,		/* brokering timed out (queue answered with ICMP) */
 	DROP_TOO_BIG,		/* inner packet above the tunnel MTU (ICMP sent) */
@@ -55,7 +57,17 @@ struct node_status_peer {
 	struct ctl_ip vip;
 	bool has_endpoint;
 	struct ctl_endpoint endpoint;
-	const char *state;		/* "up", "pending", "expired" (static string) */
+	/* Static string, one of:
+	 *   "up"       a live session: keys valid and not past their life
+	 *   "expired"  the current session's life is over (its keys stay for
+	 *              the receive grace period) and no newer one is in place
+	 *   "offered"  we accepted the peer's OFFER (responder); the session
+	 *              becomes current when the initiator's first packet
+	 *              arrives, or after NODE_RESPONDER_PROMOTE_MS
+	 *   "pending"  our SESSION_REQ for this peer waits for the broker
+	 *   "idle"     none of these: keys erased (expired or revoked), the
+	 *              peer is remembered for its counters and endpoint */
+	const char *state;
 	uint64_t rx_bytes, tx_bytes, rx_packets, tx_packets;
 	int64_t session_age_s;		/* -1: no live session */
 	int64_t key_left_s;		/* seconds until the current key expires, -1 none */

@@ -12,7 +12,9 @@
  * unknown index and spoofed inner source are dropped and counted by
  * reason; an authenticated packet from a new address moves the endpoint;
  * REFUSE answers the queued packet with ICMP admin-prohibited into the
- * TUN; REVOKE erases the keys at once.
+ * TUN; REVOKE erases the keys at once; a destination outside the overlay
+ * and every gateway route is answered with ICMP net unreachable (no_route);
+ * the peer states of `mavpn status` (offered, up, idle, pending).
  */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -403,4 +405,77 @@ Test(datapath, crossing_requests_offer_serves_both)
 	receive_udp_readable(&A.n);
 	cr_assert_eq(tun_out(&A, out, sizeof out), (ssize_t)lb, "beta's queued packet arrived");
 	cr_assert_eq(memcmp(out, pb_pkt, lb), 0);
+}
+
+static const char *peer_state(struct tnode *t, const char *name)
+{
+	static struct node_status st;
+
+	node_status_fill(&t->n, &st);
+	for (unsigned i = 0; i < st.n_peers; i++)
+		if (strcmp(st.peers[i].name, name) == 0)
+			return st.peers[i].state;
+	return "(absent)";
+}
+
+Test(datapath, peer_states_as_status_reports_them)
+{
+	uint8_t pkt[200], out[400];
+	struct ctl_session_req req;
+	struct ctl_session offer, grant;
+	struct ctl_revoke rv;
+	size_t len = make_pkt(pkt, "100.96.0.2", "100.96.0.3", 0x71, 90);
+
+	tun_in(&A, pkt, len);
+	req = A.last.u.session_req;
+	describe(&offer, &A, 0x99);
+	memcpy(offer.peer_eph, req.eph, 32);
+	offer.peer_index = req.index;
+	sessions_on_offer(&B.n, &offer);
+	cr_assert_str_eq(peer_state(&B, "alpha"), "offered");
+	describe(&grant, &B, 0x99);
+	grant.req_id = req.req_id;
+	memcpy(grant.peer_eph, B.last.u.accept.eph, 32);
+	grant.peer_index = B.last.u.accept.index;
+	sessions_on_grant(&A.n, &grant);
+	cr_assert_str_eq(peer_state(&A, "beta"), "up");
+	udp_wait(&B);
+	receive_udp_readable(&B.n);
+	cr_assert_eq(tun_out(&B, out, sizeof out), (ssize_t)len);
+	cr_assert_str_eq(peer_state(&B, "alpha"), "up", "the initiator's packet promoted it");
+	/* revoked: keys gone, the peer stays known */
+	memset(&rv, 0, sizeof rv);
+	snprintf(rv.peer_name, sizeof rv.peer_name, "beta");
+	rv.code = CTL_CODE_REVOKED;
+	sessions_on_revoke(&A.n, &rv);
+	cr_assert_str_eq(peer_state(&A, "beta"), "idle");
+	/* the next packet to beta asks the broker again for the known peer */
+	tun_in(&A, pkt, len);
+	cr_assert_eq(A.last.type, CTL_SESSION_REQ);
+	cr_assert_str_eq(peer_state(&A, "beta"), "pending");
+}
+
+Test(datapath, no_route_answers_icmp_net_unreachable)
+{
+	uint8_t pkt[200], out[1400];
+	size_t len = make_pkt(pkt, "100.96.0.2", "192.0.2.7", 0x55, 64);
+	ssize_t k;
+
+	A.sent = 0;
+	tun_in(&A, pkt, len);
+	cr_assert_eq(A.sent, 0, "no SESSION_REQ for an unroutable destination");
+	cr_assert_eq(A.n.rt.n_pending, 0);
+	cr_assert_eq(A.n.drops.count[DROP_NO_ROUTE], 1);
+	k = tun_out(&A, out, sizeof out);
+	cr_assert_geq(k, 28, "an ICMP error came back");
+	cr_assert_eq(out[20], 3, "destination unreachable");
+	cr_assert_eq(out[21], 0, "net unreachable");
+	cr_assert_eq(memcmp(out + 16, pkt + 12, 4), 0, "to the sender");
+	/* a gateway route announced by the broker makes it routable */
+	A.n.n_routes = 1;
+	cr_assert_eq(ctl_prefix_parse(&A.n.routes[0], "192.0.2.0/24"), 0);
+	tun_in(&A, pkt, len);
+	cr_assert_eq(A.sent, 1);
+	cr_assert_eq(A.last.type, CTL_SESSION_REQ);
+	cr_assert_eq(A.n.drops.count[DROP_NO_ROUTE], 1);
 }
