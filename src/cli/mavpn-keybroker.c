@@ -65,6 +65,8 @@ static const char usage_run[] =
 	"Run the keybroker in the foreground. SIGTERM/SIGINT stop it, SIGHUP\n"
 	"reloads policy.conf.\n";
 
+/* usage_token names the route limits of kbstate_max_routes() */
+_Static_assert(CTL_MAX_PREFIXES == 16, "update --route in usage_token");
 static const char usage_token[] =
 	"usage: " PROG " token create -d DIR NAME [--tag TAG]... [--route CIDR]...\n"
 	"                             [--ttl DURATION]\n"
@@ -74,7 +76,8 @@ static const char usage_token[] =
 	"  mavpn enroll -d DIR --broker IP:PORT --token TOKEN\n"
 	"(IP:PORT: an address of this keybroker's --listen that the node reaches).\n"
 	"  --tag TAG       tag the node (policy `tag:TAG`); repeatable\n"
-	"  --route CIDR    let the node serve this prefix as a gateway; repeatable\n"
+	"  --route CIDR    let the node serve this prefix as a gateway; repeatable,\n"
+	"                  at most 14 (15 when the keybroker has no --prefix6)\n"
 	"  --ttl DURATION  validity: 30s, 15m, 1h, 7d ... (default 1h, at most 365d)\n";
 
 static const char usage_node[] =
@@ -350,10 +353,15 @@ static int token_opt(void *ctx, int opt, const char *arg)
 		ctl_prefix_fmt(&pf, canon);
 		size_t len = strlen(a->routes);
 
-		if (a->nroutes == CTL_MAX_PREFIXES ||
-		    len + strlen(canon) + 2 > sizeof(a->routes)) {
-			usage_error("token", "token create: too many routes (at most %d)",
-				    CTL_MAX_PREFIXES);
+		/* counted, not kept: cmd_token refuses the count with the limit
+		 * of this keybroker (kbstate_max_routes) */
+		if (a->nroutes >= CTL_MAX_PREFIXES) {
+			a->nroutes++;
+			return 0;
+		}
+		if (len + strlen(canon) + 2 > sizeof(a->routes)) {
+			usage_error("token", "token create: the routes are too long together "
+					      "(at most %d characters)", REG_ROUTES_MAX - 1);
 			return -1;
 		}
 		snprintf(a->routes + len, sizeof(a->routes) - len, "%s%s", len ? " " : "", canon);
@@ -445,6 +453,14 @@ static int cmd_token(int argc, char **argv)
 	if (kbstate_load_public(o.dir, &st, err) < 0) {
 		error("%s", err);
 		return 1;
+	}
+	if (a.nroutes > kbstate_max_routes(&st)) {
+		rc = usage_error("token", "token create: too many routes: %d given, at most %d "
+				 "(a session carries %d prefixes, %d of them the node's own "
+				 "overlay address%s)", a.nroutes, kbstate_max_routes(&st),
+				 CTL_MAX_PREFIXES, CTL_MAX_PREFIXES - kbstate_max_routes(&st),
+				 st.has_prefix6 ? "es" : "");
+		goto out;
 	}
 	if (open_registry(&st, &reg) < 0)
 		goto out;

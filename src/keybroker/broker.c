@@ -140,13 +140,13 @@ static void offer_timeout(EV_P_ ev_timer *w, int revents)
 
 /* Fill an OFFER/GRANT body describing `peer` (who is reached through
  * peer->conn). */
-static void describe(struct ctl_session *s, const struct kbnode *peer)
+static void describe(struct kbd *kb, struct ctl_session *s, const struct kbnode *peer)
 {
 	snprintf(s->peer_name, sizeof s->peer_name, "%s", peer->name);
 	s->peer_vip4 = peer->vip4;
 	s->has_peer_vip6 = peer->has_vip6;
 	s->peer_vip6 = peer->vip6;
-	s->n_allowed = dir_allowed(peer, s->allowed, CTL_MAX_PREFIXES);
+	s->n_allowed = dir_allowed(kb, peer, s->allowed, CTL_MAX_PREFIXES);
 	s->n_endpoints = peer->conn ? conn_endpoints(peer->conn, s->endpoints,
 						     CTL_MAX_ENDPOINTS) : 0;
 }
@@ -243,7 +243,7 @@ int broker_session_req(struct conn *c, const struct ctl_session_req *r)
 	memset(&m, 0, sizeof m);
 	m.type = CTL_OFFER;
 	m.u.session.sid = o->sid;
-	describe(&m.u.session, a);
+	describe(kb, &m.u.session, a);
 	memcpy(m.u.session.secret, o->secret, CTL_SECRET_LEN);
 	memcpy(m.u.session.peer_eph, o->eph_a, CTL_EPH_LEN);
 	m.u.session.peer_index = o->index_a;
@@ -320,7 +320,7 @@ int broker_accept(struct conn *c, const struct ctl_accept *acc)
 	m.type = CTL_GRANT;
 	m.u.session.req_id = o->req_id;
 	m.u.session.sid = o->sid;
-	describe(&m.u.session, o->b);
+	describe(kb, &m.u.session, o->b);
 	memcpy(m.u.session.secret, o->secret, CTL_SECRET_LEN);
 	memcpy(m.u.session.peer_eph, acc->eph, CTL_EPH_LEN);
 	m.u.session.peer_index = acc->index;

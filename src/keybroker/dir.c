@@ -167,8 +167,22 @@ struct kbnode *dir_lookup_dst(struct kbd *kb, const struct ctl_ip *ip,
 	return best;
 }
 
-uint8_t dir_allowed(const struct kbnode *n, struct ctl_prefix *out, uint8_t max)
+/* A list did not fit into a frame: never silently. */
+static void dropped(struct kbd *kb, const char *what, const struct kbnode *n, unsigned want,
+		    uint8_t max)
 {
+	static struct log_ratelimit rl;
+
+	kb->cnt.prefixes_dropped += want - max;
+	if (log_ratelimited(&rl))
+		log_warn("%s %s: %u prefixes, a frame carries %u: the last %u are dropped",
+			 what, n->name, want, max, want - max);
+}
+
+uint8_t dir_allowed(struct kbd *kb, const struct kbnode *n, struct ctl_prefix *out,
+		    uint8_t max)
+{
+	unsigned want = (n->vip4.af == 4) + n->has_vip6 + n->n_routes;
 	uint8_t k = 0;
 
 	if (k < max && n->vip4.af == 4) {
@@ -183,6 +197,8 @@ uint8_t dir_allowed(const struct kbnode *n, struct ctl_prefix *out, uint8_t max)
 	}
 	for (uint8_t i = 0; i < n->n_routes && k < max; i++)
 		out[k++] = n->routes[i];
+	if (want > k)
+		dropped(kb, "allowed prefixes of", n, want, k);
 	return k;
 }
 
@@ -202,15 +218,23 @@ static bool has_prefix(const struct ctl_prefix *v, uint8_t n, const struct ctl_p
 uint8_t dir_reachable_routes(struct kbd *kb, const struct kbnode *self,
 			     struct ctl_prefix *out, uint8_t max)
 {
+	unsigned want = 0;
 	uint8_t k = 0;
 
-	for (struct kbnode *g = kb->gateways; g && k < max; g = g->gw_next) {
+	for (struct kbnode *g = kb->gateways; g; g = g->gw_next) {
 		if (g->revoked || g == self || !g->n_routes || !dir_allows(kb, self, g))
 			continue;
-		for (uint8_t i = 0; i < g->n_routes && k < max; i++)
-			if (!has_prefix(out, k, &g->routes[i]))
+		for (uint8_t i = 0; i < g->n_routes; i++) {
+			if (has_prefix(out, k, &g->routes[i]))
+				continue;
+			if (k < max)
 				out[k++] = g->routes[i];
+			else
+				want++;	/* over the limit (duplicates among them counted) */
+		}
 	}
+	if (want)
+		dropped(kb, "gateway routes reachable from", self, k + want, max);
 	return k;
 }
 

@@ -104,6 +104,7 @@ struct kbd_counters {
 	uint64_t revokes_sent, nodes_revoked, sessions_revoked;
 	uint64_t protocol_errors, rate_limited, overflow;
 	uint64_t reloads, reload_failed, routes_updates;
+	uint64_t prefixes_dropped;	/* dir.c: did not fit CTL_MAX_PREFIXES */
 	uint64_t audit_rows, audit_summarized, db_errors;
 	uint64_t grant_latency_us_sum;	/* OFFER -> GRANT, for the mean */
 };
@@ -191,9 +192,14 @@ struct kbnode *dir_by_name(struct kbd *kb, const char *name);
 /* Flag revoked, drop from the VIP tables. */
 void dir_revoke(struct kbd *kb, struct kbnode *n);
 void dir_free(struct kbd *kb);
-/* VIPs /32 (/128) + approved routes; returns the count (<= max). */
-uint8_t dir_allowed(const struct kbnode *n, struct ctl_prefix *out, uint8_t max);
-/* Gateway prefixes of other live nodes that policy lets n reach. */
+/* VIPs /32 (/128) + approved routes; returns the count (<= max). The VIPs
+ * come first; what does not fit is counted in prefixes_dropped and logged
+ * (token create keeps routes within kbstate_max_routes, so only a registry
+ * written by other means can get there). */
+uint8_t dir_allowed(struct kbd *kb, const struct kbnode *n, struct ctl_prefix *out,
+		    uint8_t max);
+/* Gateway prefixes of other live nodes that policy lets n reach, without
+ * duplicates; beyond max counted in prefixes_dropped and logged. */
 uint8_t dir_reachable_routes(struct kbd *kb, const struct kbnode *n,
 			     struct ctl_prefix *out, uint8_t max);
 bool dir_allows(const struct kbd *kb, const struct kbnode *from, const struct kbnode *to);

@@ -136,6 +136,14 @@ ssize_t kbstate_issue_cb(void *st, const char *name, const struct ctl_ip *vip4,
 			 const struct ctl_ip *vip6, const uint8_t pub[PKI_PUB_LEN],
 			 uint8_t *der, size_t cap, uint8_t serial[PKI_SERIAL_LEN]);
 
+/* How many gateway routes one node may have with this configuration: a
+ * session's allowed-prefix list holds CTL_MAX_PREFIXES entries, and the
+ * node's own VIPs take the first ones (one, two with prefix6). */
+static inline int kbstate_max_routes(const struct kbstate *st)
+{
+	return CTL_MAX_PREFIXES - (st->has_prefix6 ? 2 : 1);
+}
+
 /* Small helpers used by the command line too. */
 /* "30s", "15m", "1h", "7d" (a positive integer and one unit) -> seconds,
  * at most 365d. 0 or -1. */

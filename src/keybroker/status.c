@@ -112,6 +112,7 @@ static size_t counters(const struct kbd *kb, struct counter *c)
 	C(reloads);
 	C(reload_failed);
 	C(routes_updates);
+	C(prefixes_dropped);
 	C(audit_rows);
 	C(audit_summarized);
 	C(db_errors);

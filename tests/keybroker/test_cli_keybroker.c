@@ -54,20 +54,34 @@ static void slurp(int fd, char *buf)
 	close(fd);
 }
 
+static int kbv(const char *const *args);
+
 /* Run mavpn-keybroker with the NULL-terminated arguments; stdout/stderr
  * land in out/errout. Returns the exit code. */
 static int kb(const char *a0, ...)
 {
-	const char *argv[32];
+	const char *argv[64];
 	int n = 0;
 	va_list ap;
+
+	va_start(ap, a0);
+	for (const char *a = a0; a && n < 63; a = va_arg(ap, const char *))
+		argv[n++] = a;
+	va_end(ap);
+	argv[n] = NULL;
+	return kbv(argv);
+}
+
+/* The same with a NULL-terminated argument vector (at most 62 entries). */
+static int kbv(const char *const *args)
+{
+	const char *argv[64];
+	int n = 0;
 	char o[400], e[400];
 
 	argv[n++] = getenv("MAVPN_KEYBROKER");
-	va_start(ap, a0);
-	for (const char *a = a0; a && n < 31; a = va_arg(ap, const char *))
-		argv[n++] = a;
-	va_end(ap);
+	for (; *args && n < 63; args++)
+		argv[n++] = *args;
 	argv[n] = NULL;
 	snprintf(o, sizeof(o), "%s/stdout", tmpdir);
 	snprintf(e, sizeof(e), "%s/stderr", tmpdir);
@@ -420,4 +434,43 @@ Test(cli, admin_commands_reach_the_running_daemon, .init = setup, .fini = stop_d
 	cr_assert(strstr(out, "closed its channel"), "%s", out);
 	cr_assert_eq(kb("node", "list", "-d", dir, "--json", "--all", NULL), 0);
 	cr_assert(strstr(out, "\"revoked\":true"), "%s", out);
+}
+
+/* token create with n --route 10.<i>.0.0/16 (and the extra arguments) */
+static int token_routes(const char *d, const char *name, int n)
+{
+	static char nets[40][24];
+	const char *argv[64] = { "token", "create", "-d", d, name };
+	int k = 5;
+
+	for (int i = 0; i < n && i < 40; i++) {
+		snprintf(nets[i], sizeof(nets[i]), "10.%d.0.0/16", 100 + i);
+		argv[k++] = "--route";
+		argv[k++] = nets[i];
+	}
+	argv[k] = NULL;
+	return kbv(argv);
+}
+
+Test(cli, route_limit_leaves_room_for_the_vips, .init = setup, .fini = teardown)
+{
+	char dir4[320];
+
+	/* with --prefix6 a node has two VIPs: 14 routes */
+	init_state();
+	cr_assert_eq(token_routes(dir, "gw14", 14), 0, "%s", errout);
+	cr_assert_eq(token_routes(dir, "gw15", 15), 2);
+	cr_assert(strstr(errout, "15 given, at most 14"), "%s", errout);
+	cr_assert_eq(token_routes(dir, "gw20", 20), 2);
+	cr_assert(strstr(errout, "20 given, at most 14"), "%s", errout);
+	/* IPv4 only: one VIP, 15 routes */
+	snprintf(dir4, sizeof(dir4), "%s/kb4", tmpdir);
+	cr_assert_eq(kb("init", "-d", dir4, "--listen", "127.0.0.1:4501", "--prefix",
+			"10.97.0.0/24", NULL), 0, "%s", errout);
+	cr_assert_eq(token_routes(dir4, "gw15", 15), 0, "%s", errout);
+	cr_assert_eq(token_routes(dir4, "gw16", 16), 2);
+	cr_assert(strstr(errout, "16 given, at most 15"), "%s", errout);
+	/* the refused ones left no token behind */
+	cr_assert_eq(kb("status", "-d", dir4, NULL), 0);
+	cr_assert(strstr(out, "1 token pending"), "%s", out);
 }

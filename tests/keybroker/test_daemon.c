@@ -265,6 +265,12 @@ Test(kbd, hello_welcome_and_gateway_routes)
 
 /* ---- brokering ------------------------------------------------------------- */
 
+static const char routes16[] =
+	"10.200.0.0/24 10.101.0.0/16 10.102.0.0/16 10.103.0.0/16 10.104.0.0/16 "
+	"10.105.0.0/16 10.106.0.0/16 10.107.0.0/16 10.108.0.0/16 10.109.0.0/16 "
+	"10.110.0.0/16 10.111.0.0/16 10.112.0.0/16 10.113.0.0/16 10.114.0.0/16 "
+	"10.115.0.0/16";
+
 static void session_req(struct tnode *n, uint32_t req_id, const struct ctl_ip *dst,
 			const struct x25519_eph *e, uint32_t index)
 {
@@ -571,6 +577,30 @@ Test(kbd, reload_revokes_forbidden_sessions)
 	}
 	tnode_free(&a);
 	tnode_free(&b);
+}
+
+/* token create keeps a gateway within 14 routes (two VIPs); a registry
+ * holding 16 (the registry's own limit) must not lose routes silently */
+Test(kbd, too_many_allowed_prefixes_are_counted)
+{
+	struct tnode a, gw;
+	char reply[8192];
+
+	fix_init(&F, NULL);
+	fix_start(&F);
+	cr_assert_eq(tnode_enroll(&F, &a, "alpha", "laptop", NULL), 0);
+	cr_assert_eq(tnode_enroll(&F, &gw, "bravo", NULL, routes16), 0);
+	cr_assert_eq(tnode_up(&F, &a), 0);
+	cr_assert_eq(tnode_up(&F, &gw), 0);
+	cr_assert_eq(a.welcome.n_routes, 16, "16 reachable routes fit WELCOME");
+	cr_assert_eq(fix_admin(&F, "status json", reply, sizeof reply), 0, "%s", reply);
+	cr_assert(strstr(reply, "\"prefixes_dropped\":0"), "%s", reply);
+	(void)broker_pair(&a, &gw);
+	/* the GRANT to alpha describes bravo: 2 VIPs + 16 routes > 16 */
+	cr_assert_eq(fix_admin(&F, "status json", reply, sizeof reply), 0, "%s", reply);
+	cr_assert(strstr(reply, "\"prefixes_dropped\":2"), "%s", reply);
+	tnode_free(&a);
+	tnode_free(&gw);
 }
 
 Test(kbd, revoke_closes_notifies_and_refuses)
