@@ -133,40 +133,106 @@ static int exchange(struct channel *ch, const struct ctl_msg *req, struct reply 
 	}
 }
 
-static int write_file(const char *dir, const char *name, const char *text,
-		      char err[static ENROLL_ERR_MAX])
-{
-	char path[4096];
-
-	snprintf(path, sizeof path, "%s/%s", dir, name);
-	if (config_write_atomic(path, text) != 0)
-		return fail(err, "cannot write %s: %s", path, strerror(errno));
-	return 0;
-}
-
+/*
+ * Before the broker is contacted (the token works once): DIR must be a
+ * directory we can write and not enrolled yet, or, when missing, its
+ * deepest existing ancestor must be a directory we can create entries in.
+ * Nothing is created here (make_dir does that after ENROLL_OK).
+ */
 static int check_dir(const struct enroll_opts *o, char err[static ENROLL_ERR_MAX])
 {
 	char path[4096];
 	struct stat st;
+	char *slash;
 
-	/* mkdir -p: parents 0755 (e.g. /var/lib/mavpn for mavpn@NAME), DIR 0700 */
+	if (stat(o->dir, &st) == 0) {
+		if (!S_ISDIR(st.st_mode))
+			return fail(err, "'%s' is not a directory", o->dir);
+		if (access(o->dir, W_OK | X_OK) != 0)
+			return fail(err, "cannot write to '%s': %s", o->dir, strerror(errno));
+		snprintf(path, sizeof path, "%s/%s", o->dir, NODE_CERT_FILE);
+		if (!o->force && access(path, F_OK) == 0)
+			return fail(err, "'%s' is already enrolled (%s exists; use --force to enroll again)",
+				    o->dir, path);
+		return 0;
+	}
+	if (errno != ENOENT && errno != ENOTDIR)
+		return fail(err, "cannot use '%s': %s", o->dir, strerror(errno));
 	snprintf(path, sizeof path, "%s", o->dir);
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
+	for (;;) {
+		while ((slash = strrchr(path, '/')) && slash[1] == 0 && slash > path)
+			*slash = 0;	/* trailing slashes */
+		slash = strrchr(path, '/');
+		if (!slash)
+			snprintf(path, sizeof path, ".");
+		else if (slash == path)
+			path[1] = 0;	/* "/" */
+		else
+			*slash = 0;
+		if (stat(path, &st) == 0)
+			break;
+		if (errno != ENOENT && errno != ENOTDIR)
+			return fail(err, "cannot create directory '%s': %s: %s", o->dir, path,
+				    strerror(errno));
+	}
+	if (!S_ISDIR(st.st_mode))
+		return fail(err, "cannot create directory '%s': '%s' is not a directory", o->dir, path);
+	if (access(path, W_OK | X_OK) != 0)
+		return fail(err, "cannot create directory '%s': %s: %s", o->dir, path, strerror(errno));
+	return 0;
+}
+
+/* Directories make_dir created, deepest last, for rollback. */
+struct made {
+	char path[4096];
+	unsigned n;
+	size_t len[64];		/* each created directory is path[0..len) */
+};
+
+static void unmake_dir(struct made *m)
+{
+	while (m->n) {
+		char c;
+		size_t l = m->len[--m->n];
+
+		c = m->path[l];
+		m->path[l] = 0;
+		(void)rmdir(m->path);
+		m->path[l] = c;
+	}
+}
+
+/* mkdir -p: parents 0755 (e.g. /var/lib/mavpn for mavpn@NAME), DIR 0700. */
+static int make_dir(const struct enroll_opts *o, struct made *m, char err[static ENROLL_ERR_MAX])
+{
+	char *p;
+
+	m->n = 0;
+	snprintf(m->path, sizeof m->path, "%s", o->dir);
+	for (p = m->path + 1;; p++) {
+		bool last = *p == 0;
+
+		if (!last && *p != '/')
 			continue;
+		if (!last && p[1] == 0)
+			last = true;	/* trailing '/' */
 		*p = 0;
-		if (mkdir(path, 0755) < 0 && errno != EEXIST)
-			return fail(err, "cannot create directory '%s': %s", path, strerror(errno));
+		if (mkdir(m->path, last ? 0700 : 0755) == 0) {
+			if (m->n < sizeof m->len / sizeof m->len[0])
+				m->len[m->n++] = (size_t)(p - m->path);
+		} else if (errno != EEXIST) {
+			int e = errno;
+
+			fail(err, "cannot create directory '%s': %s", m->path, strerror(e));
+			if (!last)
+				*p = '/';
+			unmake_dir(m);
+			return -1;
+		}
+		if (last)
+			break;
 		*p = '/';
 	}
-	if (mkdir(o->dir, 0700) < 0 && errno != EEXIST)
-		return fail(err, "cannot create directory '%s': %s", o->dir, strerror(errno));
-	if (stat(o->dir, &st) < 0 || !S_ISDIR(st.st_mode))
-		return fail(err, "'%s' is not a directory", o->dir);
-	snprintf(path, sizeof path, "%s/%s", o->dir, NODE_CERT_FILE);
-	if (!o->force && access(path, F_OK) == 0)
-		return fail(err, "'%s' is already enrolled (%s exists; use --force to enroll again)",
-			    o->dir, path);
 	return 0;
 }
 
@@ -196,12 +262,25 @@ static int check_reply(const struct ctl_enroll_ok *ok, const struct token *tok,
 	return 0;
 }
 
+/* The four files, all or none: each is written as NAME.new first
+ * (config_write_atomic: fsync, mode 0600), then all are renamed. */
+static const char *const out_files[4] = { NODE_CA_FILE, NODE_KEY_FILE, NODE_CERT_FILE,
+					  NODECONF_FILE };
+
+static void file_path(char out[static 4096], const char *dir, const char *name, bool tmp)
+{
+	snprintf(out, 4096, "%s/%s%s", dir, name, tmp ? ".new" : "");
+}
+
 static int save(const struct enroll_opts *o, const struct ctl_enroll_ok *ok,
 		const struct pki_key *key, const struct ctl_endpoint *broker,
 		char err[static ENROLL_ERR_MAX])
 {
-	static char pem[8192], conf[8192];
+	static char pem[3][8192], conf[8192];
+	char path[4096], dst[4096];
 	struct nodeconf nc;
+	struct made made;
+	unsigned written = 0, i;
 	int rc = -1;
 
 	nodeconf_defaults(&nc);
@@ -225,25 +304,42 @@ static int save(const struct enroll_opts *o, const struct ctl_enroll_ok *ok,
 	nc.forward = o->forward;
 	if (nodeconf_format(&nc, conf, sizeof conf) < 0)
 		return fail(err, "configuration too large");
-
-	if (pki_cert_to_pem(ok->ca, ok->ca_len, pem, sizeof pem) < 0)
+	if (pki_cert_to_pem(ok->ca, ok->ca_len, pem[0], sizeof pem[0]) < 0)
 		return fail(err, "cannot encode the CA certificate");
-	if (write_file(o->dir, NODE_CA_FILE, pem, err))
-		goto out;
-	if (pki_key_to_pem(key, pem, sizeof pem) < 0) {
+	if (pki_key_to_pem(key, pem[1], sizeof pem[1]) < 0) {
 		fail(err, "cannot encode the node key");
 		goto out;
 	}
-	if (write_file(o->dir, NODE_KEY_FILE, pem, err))
-		goto out;
-	if (pki_cert_to_pem(ok->cert, ok->cert_len, pem, sizeof pem) < 0) {
+	if (pki_cert_to_pem(ok->cert, ok->cert_len, pem[2], sizeof pem[2]) < 0) {
 		fail(err, "cannot encode the node certificate");
 		goto out;
 	}
-	if (write_file(o->dir, NODE_CERT_FILE, pem, err) ||
-	    write_file(o->dir, NODECONF_FILE, conf, err))
+	if (make_dir(o, &made, err))
 		goto out;
+	for (i = 0; i < 4; i++) {
+		file_path(path, o->dir, out_files[i], true);
+		if (config_write_atomic(path, i < 3 ? pem[i] : conf) != 0) {
+			fail(err, "cannot write %s: %s", path, strerror(errno));
+			goto undo;
+		}
+		written++;
+	}
+	for (i = 0; i < 4; i++) {
+		file_path(path, o->dir, out_files[i], true);
+		file_path(dst, o->dir, out_files[i], false);
+		if (rename(path, dst) != 0) {
+			fail(err, "cannot rename %s to %s: %s", path, dst, strerror(errno));
+			goto undo;	/* only with a broken file system */
+		}
+	}
 	rc = 0;
+	goto out;
+undo:
+	for (i = 0; i < written; i++) {
+		file_path(path, o->dir, out_files[i], true);
+		(void)unlink(path);
+	}
+	unmake_dir(&made);
 out:
 	ct_wipe(pem, sizeof pem);
 	return rc;

@@ -8,9 +8,16 @@
  * (token secret + public key) and receives ENROLL_OK (name, VIPs,
  * prefixes, certificate, CA certificate) or a refusal. The received CA must
  * be the one the token pins, and the certificate must carry our key and
- * verify against it. Then writes, into dir (created 0700 if missing):
+ * verify against it. Then writes, into dir:
  *   node.key (PKCS#8 PEM, 0600), node.crt, ca.crt (PEM), mavpn.conf.
- * Nothing is written when any step fails.
+ *
+ * Nothing is written when any step fails, and no directory is created:
+ * before the broker is contacted (the token works once) dir must be a
+ * writable directory without node.crt (unless force), or be creatable (its
+ * deepest existing ancestor a writable directory); only after ENROLL_OK
+ * checked out are dir (0700) and its missing parents (0755) created. The
+ * four files are written as NAME.new (fsync'd) and then renamed; if
+ * writing fails, the .new files and the directories created are removed.
  */
 #ifndef MAVPN_NODE_ENROLL_H
 #define MAVPN_NODE_ENROLL_H

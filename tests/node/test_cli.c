@@ -6,6 +6,8 @@
  * (nothing written) when the broker is unreachable. No TUN, no broker.
  */
 #include <criterion/criterion.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,17 +138,147 @@ Test(cli, enroll_unreachable_broker_writes_nothing)
 		 tmpdir, tok);
 	cr_assert_eq(run(args), 1);
 	cr_assert(strstr(out, "cannot connect to broker 127.0.0.1:1"), "%s", out);
-	snprintf(path, sizeof path, "%s/n/node.key", tmpdir);
-	cr_assert_neq(stat(path, &st), 0, "node.key written after a failed enroll");
-	snprintf(path, sizeof path, "%s/n/mavpn.conf", tmpdir);
-	cr_assert_neq(stat(path, &st), 0, "mavpn.conf written after a failed enroll");
-	/* missing parents are created; the state directory itself is private */
+	snprintf(path, sizeof path, "%s/n", tmpdir);
+	cr_assert_neq(stat(path, &st), 0, "state directory created by a failed enroll");
+	/* nor missing parents */
 	snprintf(args, sizeof args, "enroll -d %s/p/q/r --broker 127.0.0.1:1 --token %s --timeout 3",
 		 tmpdir, tok);
 	cr_assert_eq(run(args), 1);
+	snprintf(path, sizeof path, "%s/p", tmpdir);
+	cr_assert_neq(stat(path, &st), 0, "parent created by a failed enroll");
+	/* an existing empty directory stays, empty */
+	snprintf(path, sizeof path, "%s/e", tmpdir);
+	cr_assert_eq(mkdir(path, 0700), 0);
+	snprintf(args, sizeof args, "enroll -d %s/e --broker 127.0.0.1:1 --token %s --timeout 3",
+		 tmpdir, tok);
+	cr_assert_eq(run(args), 1);
+	snprintf(args, sizeof args, "ls -A '%s/e' | wc -l", tmpdir);
+	{
+		FILE *f = popen(args, "r");
+		int n = -1;
+
+		cr_assert_not_null(f);
+		cr_assert_eq(fscanf(f, "%d", &n), 1);
+		pclose(f);
+		cr_assert_eq(n, 0, "files left in an existing directory");
+	}
+}
+
+Test(cli, enroll_checks_the_directory_before_the_broker)
+{
+	struct token t;
+	char tok[TOKEN_STR_MAX], args[512];
+
+	memset(&t, 0x5a, sizeof t);
+	cr_assert_gt(token_encode(&t, tok, sizeof tok), 0);
+	write_file("plain", "x");
+	/* the token works once: a directory that cannot be made must fail
+	 * before the broker is asked (here: none listens, the message tells) */
+	snprintf(args, sizeof args, "enroll -d %s/plain/n --broker 127.0.0.1:1 --token %s", tmpdir, tok);
+	cr_assert_eq(run(args), 1);
+	cr_assert(strstr(out, "cannot create directory") && strstr(out, "not a directory"), "%s", out);
+	snprintf(args, sizeof args, "enroll -d %s/plain --broker 127.0.0.1:1 --token %s", tmpdir, tok);
+	cr_assert_eq(run(args), 1);
+	cr_assert(strstr(out, "is not a directory"), "%s", out);
+}
+
+/* ---- with a real keybroker on loopback ---------------------------------- */
+
+static pid_t kb_pid;
+static char kb_listen[64];
+
+/* Run mavpn-keybroker with args (shell fragment); output into out. */
+static int kb(const char *args)
+{
+	char cmd[1024];
+	FILE *f;
+	size_t n;
+	int st;
+
+	snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", KEYBROKER_BIN, args);
+	f = popen(cmd, "r");
+	cr_assert_not_null(f);
+	n = fread(out, 1, sizeof out - 1, f);
+	out[n] = 0;
+	st = pclose(f);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* init + run a broker in tmpdir/kb, listening on 127.0.0.1:PORT (from pid). */
+static void kb_start(void)
+{
+	char args[512], path[256], logp[256];
+
+	snprintf(kb_listen, sizeof kb_listen, "127.0.0.1:%d", 41000 + (int)(getpid() % 19000));
+	snprintf(args, sizeof args, "init -d %s/kb --listen %s --prefix 100.96.0.0/24", tmpdir,
+		 kb_listen);
+	cr_assert_eq(kb(args), 0, "%s", out);
+	snprintf(logp, sizeof logp, "%s/kb.log", tmpdir);
+	snprintf(path, sizeof path, "%s/kb", tmpdir);
+	kb_pid = fork();
+	cr_assert_geq(kb_pid, 0);
+	if (kb_pid == 0) {
+		int fd = open(logp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execl(KEYBROKER_BIN, "mavpn-keybroker", "run", "-d", path, (char *)NULL);
+		_exit(127);
+	}
+	snprintf(path, sizeof path, "%s/kb/admin.sock", tmpdir);
+	for (int i = 0; i < 100 && access(path, F_OK) != 0; i++)
+		usleep(50000);
+	cr_assert_eq(access(path, F_OK), 0, "keybroker did not start (see %s)", logp);
+}
+
+static void kb_teardown(void)
+{
+	if (kb_pid > 0) {
+		kill(kb_pid, SIGTERM);
+		waitpid(kb_pid, NULL, 0);
+		kb_pid = 0;
+	}
+	teardown();
+}
+
+/* A fresh token for name (into tok). */
+static void kb_token(const char *name, char tok[static TOKEN_STR_MAX])
+{
+	char args[256];
+
+	snprintf(args, sizeof args, "token create -d %s/kb %s", tmpdir, name);
+	cr_assert_eq(kb(args), 0, "%s", out);
+	cr_assert(sscanf(out, "%127s", tok) == 1 && strncmp(tok, "mvt1-", 5) == 0, "%s", out);
+}
+
+Test(cli, enroll_creates_the_directory_on_success, .init = setup, .fini = kb_teardown)
+{
+	char tok[TOKEN_STR_MAX], args[700], path[256];
+	struct stat st;
+
+	kb_start();
+	kb_token("alpha", tok);
+	snprintf(args, sizeof args, "enroll -d %s/p/q/r --broker %s --token %s", tmpdir, kb_listen, tok);
+	cr_assert_eq(run(args), 0, "%s", out);
+	cr_assert(strstr(out, "enrolled as alpha"), "%s", out);
 	snprintf(path, sizeof path, "%s/p/q/r", tmpdir);
-	cr_assert_eq(stat(path, &st), 0, "%s", out);
-	cr_assert_eq(st.st_mode & 0777, 0700, "mode %o", st.st_mode & 0777);
+	cr_assert_eq(stat(path, &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0700, "state directory mode %o", st.st_mode & 0777);
+	snprintf(path, sizeof path, "%s/p/q", tmpdir);
+	cr_assert_eq(stat(path, &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0755 & ~umask(022), "parent mode %o", st.st_mode & 0777);
+	static const char *const files[] = { "node.key", "node.crt", "ca.crt", "mavpn.conf" };
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(path, sizeof path, "%s/p/q/r/%s", tmpdir, files[i]);
+		cr_assert_eq(stat(path, &st), 0, "%s missing", files[i]);
+		cr_assert_eq(st.st_mode & 0777, 0600, "%s mode %o", files[i], st.st_mode & 0777);
+		snprintf(path, sizeof path, "%s/p/q/r/%s.new", tmpdir, files[i]);
+		cr_assert_neq(stat(path, &st), 0, "%s left behind", path);
+	}
+	/* enrolled: a second enroll is refused before the broker is asked */
+	snprintf(args, sizeof args, "enroll -d %s/p/q/r --broker 127.0.0.1:1 --token %s", tmpdir, tok);
+	cr_assert_eq(run(args), 1);
+	cr_assert(strstr(out, "already enrolled"), "%s", out);
 }
 
 Test(cli, enroll_refuses_an_enrolled_dir)
