@@ -77,7 +77,10 @@ static const char usage_token[] =
 	"(IP:PORT: an address of this keybroker's --listen that the node reaches).\n"
 	"  --tag TAG       tag the node (policy `tag:TAG`); repeatable\n"
 	"  --route CIDR    let the node serve this prefix as a gateway; repeatable,\n"
-	"                  at most 14 (15 when the keybroker has no --prefix6)\n"
+	"                  at most 14 (15 when the keybroker has no --prefix6).\n"
+	"                  Refused: a default route (0.0.0.0/0, ::/0), a prefix\n"
+	"                  overlapping the overlay prefixes, and one overlapping a\n"
+	"                  route another live gateway serves\n"
 	"  --ttl DURATION  validity: 30s, 15m, 1h, 7d ... (default 1h, at most 365d)\n";
 
 static const char usage_node[] =
@@ -351,6 +354,12 @@ static int token_opt(void *ctx, int opt, const char *arg)
 			return -1;
 		}
 		ctl_prefix_fmt(&pf, canon);
+		if (pf.len == 0) {
+			usage_error("token", "token create: refusing --route '%s': a default "
+					      "route would send every destination to this node; "
+					      "give the networks behind it", arg);
+			return -1;
+		}
 		size_t len = strlen(a->routes);
 
 		/* counted, not kept: cmd_token refuses the count with the limit
@@ -376,6 +385,79 @@ static int token_opt(void *ctx, int opt, const char *arg)
 		}
 		return 0;
 	}
+	return 0;
+}
+
+/* Two prefixes overlap when the shorter one contains the other. */
+static bool overlaps(const struct ctl_prefix *a, const struct ctl_prefix *b)
+{
+	const struct ctl_prefix *shorter = a->len <= b->len ? a : b;
+	const struct ctl_prefix *longer = shorter == a ? b : a;
+
+	return a->ip.af == b->ip.af && ctl_prefix_contains(shorter, &longer->ip);
+}
+
+/* The routes of token_args, parsed (they were checked by token_opt). */
+static int parse_routes(const char *text, struct ctl_prefix *out, int max)
+{
+	char word[CTL_ADDRSTRLEN + 8];
+	int n = 0;
+
+	while (*text && n < max) {
+		size_t len = strcspn(text, " ");
+
+		snprintf(word, sizeof(word), "%.*s", (int)len, text);
+		if (ctl_prefix_parse(&out[n], word) == 0)
+			n++;
+		text += len;
+		text += strspn(text, " ");
+	}
+	return n;
+}
+
+/* A route that overlaps the overlay: its addresses are the nodes' own. */
+static int check_routes_overlay(const struct kbstate *st, const struct ctl_prefix *r, int n)
+{
+	char p[CTL_ADDRSTRLEN], o[CTL_ADDRSTRLEN];
+
+	for (int i = 0; i < n; i++) {
+		const struct ctl_prefix *ov = NULL;
+
+		if (overlaps(&r[i], &st->prefix4))
+			ov = &st->prefix4;
+		else if (st->has_prefix6 && overlaps(&r[i], &st->prefix6))
+			ov = &st->prefix6;
+		if (ov)
+			return usage_error("token", "token create: refusing --route %s: it overlaps "
+					   "the overlay prefix %s", ctl_prefix_fmt(&r[i], p),
+					   ctl_prefix_fmt(ov, o));
+	}
+	return 0;
+}
+
+struct gw_check {
+	const char *name;		/* the token's node: its old row is not a rival */
+	const struct ctl_prefix *r;
+	int n;
+	bool conflict;
+};
+
+static int gw_check_one(void *arg, const struct reg_node *node)
+{
+	struct gw_check *g = arg;
+	char p[CTL_ADDRSTRLEN], q[CTL_ADDRSTRLEN];
+
+	if (strcmp(node->name, g->name) == 0)
+		return 0;
+	for (int i = 0; i < g->n; i++)
+		for (int j = 0; j < node->n_routes; j++)
+			if (overlaps(&g->r[i], &node->route[j])) {
+				error("token create: refusing --route %s: gateway %s already serves "
+				      "%s", ctl_prefix_fmt(&g->r[i], p), node->name,
+				      ctl_prefix_fmt(&node->route[j], q));
+				g->conflict = true;
+				return 1;
+			}
 	return 0;
 }
 
@@ -462,8 +544,25 @@ static int cmd_token(int argc, char **argv)
 				 st.has_prefix6 ? "es" : "");
 		goto out;
 	}
+	struct ctl_prefix routes[CTL_MAX_PREFIXES];
+	int nroutes = parse_routes(a.routes, routes, CTL_MAX_PREFIXES);
+
+	if ((r = check_routes_overlay(&st, routes, nroutes))) {
+		rc = r;
+		goto out;
+	}
 	if (open_registry(&st, &reg) < 0)
 		goto out;
+	if (nroutes) {
+		struct gw_check g = { .name = pos[1], .r = routes, .n = nroutes };
+
+		if (registry_node_foreach(reg, false, gw_check_one, &g, rerr) != REG_OK) {
+			error("token create: %s", rerr);
+			goto out;
+		}
+		if (g.conflict)
+			goto out;
+	}
 	memcpy(t.ca_fpr, st.ca_fpr, TOKEN_FPR_LEN);
 	if (rand_bytes(t.secret, sizeof(t.secret)) != 0) {
 		error("token create: random source failed: %s", strerror(errno));

@@ -474,3 +474,81 @@ Test(cli, route_limit_leaves_room_for_the_vips, .init = setup, .fini = teardown)
 	cr_assert_eq(kb("status", "-d", dir4, NULL), 0);
 	cr_assert(strstr(out, "1 token pending"), "%s", out);
 }
+
+/* Enroll `name` with routes straight through the registry (no daemon). */
+static void enroll_direct(const char *name, const char *routes, uint8_t seed)
+{
+	struct kbstate st;
+	struct registry *r;
+	char err[KBSTATE_ERR_MAX], rerr[REGISTRY_ERR_MAX];
+	struct pki_key k;
+	struct reg_node n;
+	uint8_t h[32], secret[16] = { seed, 0x5a };
+
+	cr_assert_eq(kbstate_load(dir, &st, err), 0, "%s", err);
+	cr_assert_eq(registry_open(st.registry_path, &r, rerr), REG_OK);
+	sha256(h, secret, 16);
+	cr_assert_eq(registry_token_add(r, h, name, "", routes, time(NULL), time(NULL) + 60, rerr),
+		     REG_OK, "%s", rerr);
+	cr_assert_eq(pki_key_generate(&k), 0);
+	cr_assert_eq(registry_enroll(r, h, k.pub, time(NULL), &st.prefix4, &st.prefix6,
+				     kbstate_issue_cb, &st, &n, rerr), REG_OK, "%s", rerr);
+	registry_close(r);
+	kbstate_free(&st);
+}
+
+struct route_case {
+	const char *route;
+	int rc;			/* expected exit code */
+	const char *needle[3];	/* all on stderr (exit != 0) */
+};
+
+Test(cli, routes_refused_with_the_reason, .init = setup, .fini = teardown)
+{
+	/* overlay 10.98.0.0/24 + fd00:98::/64; gw1 serves 10.200.0.0/24 and
+	 * fd00:200::/64 */
+	static const struct route_case t[] = {
+		/* 1 */ { "0.0.0.0/0", 2, { "'0.0.0.0/0'", "default route" } },
+		/* 2 */ { "::/0", 2, { "'::/0'", "default route" } },
+		/* 3 */ { "10.98.0.0/24", 2, { "10.98.0.0/24", "overlay prefix 10.98.0.0/24" } },
+		/* 4 */ { "10.0.0.0/8", 2, { "10.0.0.0/8", "overlay prefix 10.98.0.0/24" } },
+		/* 5 */ { "10.98.0.128/25", 2, { "10.98.0.128/25", "overlay prefix" } },
+		/* 6 */ { "fd00::/16", 2, { "fd00::/16", "overlay prefix fd00:98::/64" } },
+		/* 7 */ { "fd00:98::/80", 2, { "fd00:98::/80", "overlay prefix fd00:98::/64" } },
+		/* 8 */ { "10.200.0.0/24", 1, { "10.200.0.0/24", "gateway gw1",
+					      "serves 10.200.0.0/24" } },
+		/* 9 */ { "10.200.0.128/25", 1, { "--route 10.200.0.128/25", "gateway gw1" } },
+		/* 10 */ { "10.192.0.0/10", 1, { "10.192.0.0/10", "gateway gw1" } },
+		/* 11 */ { "fd00:200:0:0:1::/80", 1, { "fd00:200:0:0:1::/80", "gateway gw1",
+						     "fd00:200::/64" } },
+		/* 12 */ { "10.201.0.0/24", 0, { NULL } },
+		/* 13 */ { "10.99.0.0/24", 0, { NULL } },
+		/* 14 */ { "fd00:201::/64", 0, { NULL } },
+		/* 15 */ { "128.0.0.0/1", 0, { NULL } },
+	};
+
+	init_state();
+	enroll_direct("gw1", "10.200.0.0/24 fd00:200::/64", 1);
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		char name[16];
+		int rc;
+
+		snprintf(name, sizeof(name), "gw-%zu", i + 2);
+		rc = kb("token", "create", "-d", dir, name, "--route", t[i].route, NULL);
+		cr_assert_eq(rc, t[i].rc, "case %zu (%s): exit %d: %s", i + 1, t[i].route, rc,
+			     errout);
+		for (int k = 0; k < 3 && t[i].needle[k]; k++)
+			cr_assert(strstr(errout, t[i].needle[k]), "case %zu: '%s' lacks \"%s\"",
+				  i + 1, errout, t[i].needle[k]);
+	}
+	/* a refused route leaves no token: only cases 12..15 created one */
+	cr_assert_eq(kb("status", "-d", dir, NULL), 0);
+	cr_assert(strstr(out, "4 tokens pending"), "%s", out);
+	/* a new token for gw1 itself is refused for its name, not its routes */
+	cr_assert_eq(kb("token", "create", "-d", dir, "gw1", "--route", "10.200.0.0/24", NULL), 1);
+	cr_assert(strstr(errout, "already enrolled"), "%s", errout);
+	/* a revoked gateway's routes are free again */
+	cr_assert_eq(kb("node", "revoke", "-d", dir, "gw1", NULL), 0, "%s", errout);
+	cr_assert_eq(kb("token", "create", "-d", dir, "gw9", "--route", "10.200.0.0/24", NULL), 0,
+		     "%s", errout);
+}
