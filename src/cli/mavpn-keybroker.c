@@ -4,7 +4,8 @@
  * output only. The work is done by src/keybroker (kbstate, registry,
  * policy, daemon, admin).
  *
- * Exit codes: 0 success, 1 failure, 2 usage error (bad option or value).
+ * Exit codes: 0 success, 1 failure, 2 usage error (bad option or value),
+ * 3 from status when the keybroker is not running (as `mavpn status`).
  * Admin commands change the registry directly (SQLite WAL makes that safe
  * next to the running daemon), then tell the daemon through DIR/admin.sock
  * so the change applies at once; without a running daemon they say so and
@@ -45,7 +46,8 @@ static const char usage_main[] =
 	"  policy reload -d DIR\n"
 	"  status -d DIR [--json]\n"
 	"\n"
-	"Every command takes --help. Exit codes: 0 ok, 1 failure, 2 usage error.\n";
+	"Every command takes --help. Exit codes: 0 ok, 1 failure, 2 usage error,\n"
+	"3 keybroker not running (status).\n";
 
 static const char usage_init[] =
 	"usage: " PROG " init -d DIR --listen IP:PORT --prefix CIDR4 [--prefix6 CIDR6]\n"
@@ -102,7 +104,11 @@ static const char usage_status[] =
 	"usage: " PROG " status -d DIR [--json]\n"
 	"\n"
 	"Connected nodes, live sessions and counters from the running keybroker,\n"
-	"or \"keybroker not running\" and the registry's counts.\n";
+	"or \"keybroker not running\" and the registry's counts.\n"
+	"\n"
+	"Exit codes: 0 running, 3 not running (the registry's counts are still\n"
+	"printed), 1 failure (no answer from its admin socket, unreadable state),\n"
+	"2 usage error.\n";
 
 __attribute__((format(printf, 1, 2)))
 static void error(const char *fmt, ...)
@@ -899,6 +905,8 @@ static int cmd_policy(int argc, char **argv)
 
 /* ---- status --------------------------------------------------------------- */
 
+#define EXIT_NOT_RUNNING 3	/* as `mavpn status` */
+
 static int cmd_status(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -968,7 +976,7 @@ static int cmd_status(int argc, char **argv)
 		       "registry: %u node%s enrolled, %u revoked, %u token%s pending\n",
 		       c.nodes, c.nodes == 1 ? "" : "s", c.revoked, c.tokens_pending,
 		       c.tokens_pending == 1 ? "" : "s");
-	rc = 0;
+	rc = EXIT_NOT_RUNNING;
 out:
 	registry_close(reg);
 	kbstate_free(&st);

@@ -253,9 +253,14 @@ Test(cli, node_list_json_and_revoke_without_daemon, .init = setup, .fini = teard
 	cr_assert(strstr(errout, "bob") && strstr(errout, "already enrolled"), "%s", errout);
 	cr_assert_eq(kb("token", "create", "-d", dir, "alice", NULL), 0, "%s", errout);
 
-	cr_assert_eq(kb("status", "-d", dir, NULL), 0);
+	/* not running: exit 3 (as `mavpn status`), the registry's counts shown */
+	cr_assert_eq(kb("status", "-d", dir, NULL), 3, "%s", errout);
 	cr_assert(strstr(out, "keybroker not running") && strstr(out, "1 node enrolled, 1 revoked"),
 		  "%s", out);
+	cr_assert_eq(kb("status", "-d", dir, "--json", NULL), 3, "%s", errout);
+	cr_assert(strstr(out, "\"running\":false") && strstr(out, "\"nodes\":1,"), "%s", out);
+	/* no state at all: a failure, not "not running" */
+	cr_assert_eq(kb("status", "-d", tmpdir, NULL), 1);
 }
 
 Test(cli, policy_reload_validates_first, .init = setup, .fini = teardown)
@@ -471,7 +476,7 @@ Test(cli, route_limit_leaves_room_for_the_vips, .init = setup, .fini = teardown)
 	cr_assert_eq(token_routes(dir4, "gw16", 16), 2);
 	cr_assert(strstr(errout, "16 given, at most 15"), "%s", errout);
 	/* the refused ones left no token behind */
-	cr_assert_eq(kb("status", "-d", dir4, NULL), 0);
+	cr_assert_eq(kb("status", "-d", dir4, NULL), 3);
 	cr_assert(strstr(out, "1 token pending"), "%s", out);
 }
 
@@ -542,7 +547,7 @@ Test(cli, routes_refused_with_the_reason, .init = setup, .fini = teardown)
 				  i + 1, errout, t[i].needle[k]);
 	}
 	/* a refused route leaves no token: only cases 12..15 created one */
-	cr_assert_eq(kb("status", "-d", dir, NULL), 0);
+	cr_assert_eq(kb("status", "-d", dir, NULL), 3);
 	cr_assert(strstr(out, "4 tokens pending"), "%s", out);
 	/* a new token for gw1 itself is refused for its name, not its routes */
 	cr_assert_eq(kb("token", "create", "-d", dir, "gw1", "--route", "10.200.0.0/24", NULL), 1);
