@@ -2,8 +2,15 @@
 /*
  * log.h - one logging facility for every mavpn program.
  *
- * Lines go to stderr as "<prog>: <level>: message" (or to syslog-style
- * "<N>" prefixed lines when LOG_JOURNAL is set, which systemd understands).
+ * Lines go to stderr, one fprintf each:
+ *   normal        "prog: level: message"
+ *   daemon mode   (log_set_daemon(true)), by where stderr goes:
+ *     the systemd journal ($JOURNAL_STREAM names stderr's DEV:INODE)
+ *                 "<N>prog: message", N the syslog priority (3 error,
+ *                 4 warning, 6 info, 7 debug); journald adds the time
+ *     anything else (a file such as the node's DIR/mavpn.log, a pipe)
+ *                 "2026-01-31T12:34:56.789Z prog: level: message": ISO-8601
+ *                 UTC with milliseconds
  * The *_errno variants append ": strerror(errno)". log_bug() logs and aborts:
  * it marks a state the code believes impossible, never bad input.
  *
@@ -23,7 +30,8 @@ enum log_level { LOG_LVL_ERROR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 void log_init(const char *prog, enum log_level level);
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
-/* Prefix every line with a timestamp and "<N>" for the journal (daemons). */
+/* Daemon mode on/off (see the top of this file). Decides journal or
+ * timestamp from stderr AT THE CALL: call it once stderr is in place. */
 void log_set_daemon(bool daemon);
 
 void log_msg(enum log_level level, const char *fmt, ...)
