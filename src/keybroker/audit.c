@@ -2,14 +2,31 @@
 /*
  * audit.c - audit rows and last_seen updates, written off the hot path.
  *
- * A registry write is a transaction with an fsync (~0.3 ms here), so the
- * brokering path never writes one itself: rows are queued and written by a
- * timer every KBD_AUDIT_FLUSH_S, spending at most KBD_AUDIT_BUDGET_MS per
- * flush. When more rows arrive than the budget can write (thousands of
- * grants per second), the queue is capped at KBD_AUDIT_QUEUE_MAX and the
- * excess is written as summary rows ("audit_summary": N session_grant rows
- * not itemized), so the log still accounts for every event. Everything left
- * is written at shutdown.
+ * The brokering path never writes the registry itself: each event becomes a
+ * queued row (at most one pending last_seen row per node), and a timer
+ * writes the queue every KBD_AUDIT_FLUSH_S in batches of at most
+ * AUDIT_BATCH_ROWS rows. A batch is ONE registry transaction
+ * (registry_begin .. registry_commit): one fsync per batch instead of one
+ * per row, a few microseconds per row. Every row is written itemized.
+ *
+ * A round writes batches until the queue is empty or KBD_AUDIT_BUDGET_MS
+ * has passed (always at least one batch), so a backlog never stalls the
+ * loop for long; what is left waits for the next round. A row leaves the
+ * queue only once its batch is committed: a batch that fails (database
+ * error, lock held elsewhere past the busy timeout) is rolled back whole,
+ * stays queued and is tried again next round.
+ *
+ * Last resort, overflow: the queue holds at most AUDIT_QUEUE_HARD_MAX rows
+ * (about 130 bytes each, ~34 MB) before it stops taking event rows. That
+ * is only reached when the registry cannot be written for a long while
+ * (disk full, I/O errors) or events outrun the disk for tens of seconds
+ * (a batch of 4096 rows commits in a few ms). Then each new event row is
+ * dropped instead of queued: counted by kind in kb->aq_summarized[] and in
+ * the status counter audit_summarized, logged (rate limited), and the next
+ * committed batch carries one "audit_overflow" row per kind saying how many
+ * rows were lost. last_seen updates are never dropped (one per node at
+ * most). At shutdown everything queued is written (three tries); if the
+ * registry still fails, the rows lost are counted and logged.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,17 +38,21 @@
 #include "keybroker/kbd.h"
 #include "keybroker/registry.h"
 
+#define AUDIT_BATCH_ROWS 4096		/* rows per transaction */
+#define AUDIT_QUEUE_HARD_MAX 262144	/* queued rows: new events beyond, dropped */
+#define AUDIT_DETAIL_MAX 160		/* formatted detail incl. NUL */
+
 struct audit_row {
 	struct audit_row *next;
 	int64_t time;
 	int64_t node_id;		/* last_seen row when event is NULL */
 	const char *event;		/* static string */
-	char node[PKI_NAME_MAX + 1];
-	char peer[PKI_NAME_MAX + 1];
-	char detail[160];
+	const char *node, *peer, *detail;	/* into text[], NULL when empty */
+	char text[];
 };
 
-static const char *const summarized_event[] = {
+/* Kinds counted when rows are dropped (kb->aq_summarized[i]). */
+static const char *const dropped_kind[] = {
 	"session_grant", "session_refuse", "connect_refused", "other",
 };
 
@@ -45,33 +66,67 @@ static void push(struct kbd *kb, struct audit_row *r)
 	kb->aq_len++;
 }
 
+static void drop(struct kbd *kb, const char *event, const char *why)
+{
+	static struct log_ratelimit rl;
+	size_t i;
+
+	for (i = 0; i < 3 && strcmp(event, dropped_kind[i]) != 0; i++)
+		;
+	kb->aq_summarized[i]++;
+	kb->cnt.audit_summarized++;
+	if (log_ratelimited(&rl))
+		log_error("audit row '%s' dropped: %s (%llu dropped so far)", event, why,
+			  (unsigned long long)kb->cnt.audit_summarized);
+}
+
+/* Copy s (may be NULL or "") into *pos; NULL when empty. */
+static const char *stash(char **pos, const char *s, size_t len)
+{
+	char *out = *pos;
+
+	if (!len)
+		return NULL;
+	memcpy(out, s, len);
+	out[len] = '\0';
+	*pos += len + 1;
+	return out;
+}
+
 void audit_event(struct kbd *kb, const char *event, const char *node, const char *peer,
 		 const char *fmt, ...)
 {
+	char detail[AUDIT_DETAIL_MAX];
 	struct audit_row *r;
+	size_t ln, lp, ld;
+	char *pos;
 	va_list ap;
 
-	if (kb->aq_len >= KBD_AUDIT_QUEUE_MAX) {
-		size_t i;
-
-		for (i = 0; i < 3 && strcmp(event, summarized_event[i]) != 0; i++)
-			;
-		kb->aq_summarized[i]++;
-		kb->cnt.audit_summarized++;
+	if (!event || !*event)
+		event = "other";	/* the registry refuses an empty event */
+	if (kb->aq_len >= AUDIT_QUEUE_HARD_MAX) {
+		drop(kb, event, "audit queue full (registry not keeping up)");
 		return;
 	}
-	r = calloc(1, sizeof *r);
-	if (!r) {
-		kb->aq_summarized[3]++;
-		return;
-	}
-	r->time = time(NULL);
-	r->event = event;
-	snprintf(r->node, sizeof r->node, "%s", node ? node : "");
-	snprintf(r->peer, sizeof r->peer, "%s", peer ? peer : "");
 	va_start(ap, fmt);
-	vsnprintf(r->detail, sizeof r->detail, fmt, ap);
+	vsnprintf(detail, sizeof detail, fmt, ap);
 	va_end(ap);
+	ln = node ? strnlen(node, PKI_NAME_MAX) : 0;
+	lp = peer ? strnlen(peer, PKI_NAME_MAX) : 0;
+	ld = strlen(detail);
+	r = malloc(sizeof *r + ln + lp + ld + 3);
+	if (!r) {
+		drop(kb, event, "out of memory");
+		return;
+	}
+	pos = r->text;
+	r->next = NULL;
+	r->time = time(NULL);
+	r->node_id = 0;
+	r->event = event;
+	r->node = stash(&pos, node, ln);
+	r->peer = stash(&pos, peer, lp);
+	r->detail = stash(&pos, detail, ld);
 	push(kb, r);
 }
 
@@ -84,68 +139,139 @@ void audit_last_seen(struct kbd *kb, struct kbnode *n)
 		return;
 	r = calloc(1, sizeof *r);
 	if (!r)
-		return;
+		return;		/* written with the node's next update */
 	n->last_seen_dirty = true;
 	r->node_id = n->id;
 	r->time = n->last_seen;
 	push(kb, r);
 }
 
-static void write_row(struct kbd *kb, struct audit_row *r)
+/* Write one row into the open batch. false when the batch has failed. */
+static bool write_row(struct kbd *kb, const struct audit_row *r, char *err)
 {
-	char err[REGISTRY_ERR_MAX] = "";
 	enum reg_result res;
 
 	if (!r->event) {
 		struct kbnode *n = dir_by_id(kb, r->node_id);
 
-		if (n)
-			n->last_seen_dirty = false;
 		res = registry_node_set_last_seen(kb->reg, r->node_id,
 						  n ? n->last_seen : r->time, err);
-	} else {
-		res = registry_audit_add(kb->reg, r->time, r->event,
-					 r->node[0] ? r->node : NULL,
-					 r->peer[0] ? r->peer : NULL,
-					 r->detail[0] ? r->detail : NULL, err);
-		if (res == REG_OK)
-			kb->cnt.audit_rows++;
+		return res == REG_OK || res == REG_NOT_FOUND;
 	}
-	if (res != REG_OK) {
-		static struct log_ratelimit rl;
+	res = registry_audit_add(kb->reg, r->time, r->event, r->node, r->peer, r->detail, err);
+	return res == REG_OK;
+}
 
-		kb->cnt.db_errors++;
-		if (log_ratelimited(&rl))
-			log_error("registry write failed: %s", err);
+/* "audit_overflow" rows for the rows dropped since the last batch. */
+static bool write_overflow(struct kbd *kb, char *err)
+{
+	for (size_t i = 0; i < 4; i++) {
+		char detail[96];
+
+		if (!kb->aq_summarized[i])
+			continue;
+		snprintf(detail, sizeof detail, "%llu %s rows dropped: audit queue full",
+			 (unsigned long long)kb->aq_summarized[i], dropped_kind[i]);
+		if (registry_audit_add(kb->reg, time(NULL), "audit_overflow", NULL, NULL,
+				       detail, err) != REG_OK)
+			return false;
 	}
+	return true;
+}
+
+/* Pop n rows from the head of the queue (they were committed). */
+static void pop_written(struct kbd *kb, size_t count)
+{
+	while (count--) {
+		struct audit_row *r = kb->aq_head;
+
+		kb->aq_head = r->next;
+		if (!kb->aq_head)
+			kb->aq_tail = NULL;
+		kb->aq_len--;
+		if (r->event) {
+			kb->cnt.audit_rows++;
+		} else {
+			struct kbnode *n = dir_by_id(kb, r->node_id);
+
+			if (n)
+				n->last_seen_dirty = false;
+		}
+		free(r);
+	}
+}
+
+/* Write up to AUDIT_BATCH_ROWS rows from the head in one transaction.
+ * 0 when committed (rows popped), -1 when it failed (rows stay queued). */
+static int write_batch(struct kbd *kb)
+{
+	static struct log_ratelimit rl;
+	char err[REGISTRY_ERR_MAX] = "";
+	const struct audit_row *r;
+	size_t n = 0;
+	bool ok;
+
+	if (registry_begin(kb->reg, err) != REG_OK)
+		goto fail;
+	ok = write_overflow(kb, err);
+	for (r = kb->aq_head; ok && r && n < AUDIT_BATCH_ROWS; r = r->next, n++)
+		ok = write_row(kb, r, err);
+	if (!ok) {
+		registry_rollback(kb->reg);
+		goto fail;
+	}
+	if (registry_commit(kb->reg, err) != REG_OK)
+		goto fail;
+	memset(kb->aq_summarized, 0, sizeof kb->aq_summarized);
+	pop_written(kb, n);
+	return 0;
+fail:
+	kb->cnt.db_errors++;
+	if (log_ratelimited(&rl))
+		log_error("audit batch not written (%zu rows queued, kept for retry): %s",
+			  kb->aq_len, err);
+	return -1;
+}
+
+/* Shutdown after the registry failed: free what could not be written. */
+static void discard_all(struct kbd *kb)
+{
+	size_t events = 0, seen = 0;
+	struct audit_row *r;
+
+	while ((r = kb->aq_head) != NULL) {
+		kb->aq_head = r->next;
+		if (r->event) {
+			events++;
+			kb->cnt.audit_summarized++;
+		} else {
+			seen++;
+		}
+		free(r);
+	}
+	kb->aq_tail = NULL;
+	kb->aq_len = 0;
+	log_error("shutdown: %zu audit rows and %zu last_seen updates lost "
+		  "(the registry could not be written)", events, seen);
 }
 
 void audit_flush(struct kbd *kb, bool all)
 {
 	uint64_t start = log_now_ms();
-	struct audit_row *r;
+	bool overflow = false;
+	int failures = 0;
 
-	while ((r = kb->aq_head) != NULL) {
-		if (!all && log_now_ms() - start >= KBD_AUDIT_BUDGET_MS)
+	for (size_t i = 0; i < 4; i++)
+		overflow |= kb->aq_summarized[i] != 0;
+	if (!kb->aq_head && !overflow)
+		return;
+	do {
+		/* a round stops at its first failure; shutdown tries 3 times */
+		if (write_batch(kb) < 0 && (!all || ++failures == 3))
 			break;
-		kb->aq_head = r->next;
-		if (!kb->aq_head)
-			kb->aq_tail = NULL;
-		kb->aq_len--;
-		write_row(kb, r);
-		free(r);
-	}
-	for (size_t i = 0; i < 4; i++) {
-		char detail[96], err[REGISTRY_ERR_MAX];
-
-		if (!kb->aq_summarized[i])
-			continue;
-		snprintf(detail, sizeof detail, "%llu %s rows not itemized (audit rate limit)",
-			 (unsigned long long)kb->aq_summarized[i], summarized_event[i]);
-		if (registry_audit_add(kb->reg, time(NULL), "audit_summary", NULL, NULL,
-				       detail, err) == REG_OK)
-			kb->aq_summarized[i] = 0;
-	}
+	} while (kb->aq_head && (all || log_now_ms() - start < KBD_AUDIT_BUDGET_MS));
+	if (all && kb->aq_head)
+		discard_all(kb);
 }
 
 static void flush_cb(EV_P_ ev_timer *w, int revents)

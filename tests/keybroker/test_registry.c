@@ -1043,3 +1043,158 @@ Test(registry, kill_at_any_moment_leaves_whole_batches, .init = setup, .fini = t
 	cr_assert_gt(total_batches, 0, "no batch was committed before the kills");
 	registry_close(r);
 }
+
+/* ---- audit.c, the daemon's writer: queue -> batches -------------------- */
+
+#include "keybroker/kbd.h"
+
+struct audit_fixture {
+	struct registry *r;
+	struct kbd *kb;
+	struct kbnode *node;
+};
+
+static void audit_fixture_open(struct audit_fixture *f)
+{
+	struct ctl_prefix p4 = pfx("10.98.0.0/24");
+	struct fake_ca ca = { 0 };
+	struct reg_node n;
+
+	f->r = open_db();
+	add_token(f->r, 1, "gw", "", "", 0, 100);
+	cr_assert_eq(enroll(f->r, 1, 1, 10, &p4, NULL, &ca, &n), REG_OK);
+	f->kb = calloc(1, sizeof(*f->kb));
+	cr_assert_not_null(f->kb);
+	f->kb->reg = f->r;
+	f->node = dir_upsert(f->kb, &n);
+	cr_assert_not_null(f->node);
+}
+
+static void audit_fixture_close(struct audit_fixture *f)
+{
+	dir_free(f->kb);
+	free(f->kb);
+	registry_close(f->r);
+}
+
+/* rows "sid <i>" of event session_grant, in order, none missing */
+static void assert_grants_itemized(struct registry *r, int n)
+{
+	struct audit_all a;
+	char want[32];
+	int g = 0;
+
+	audit_all_read(r, &a, n + 16);
+	for (int k = 0; k < a.n; k++) {
+		if (strcmp(a.event[k], "session_grant") != 0)
+			continue;
+		snprintf(want, sizeof(want), "sid %d", g);
+		cr_assert_str_eq(a.detail[k], want, "grant row %d", g);
+		g++;
+	}
+	cr_assert_eq(g, n, "%d itemized grant rows, %d queued", g, n);
+	audit_all_free(&a);
+}
+
+#define AUDIT_N 20000
+
+Test(audit, every_queued_row_written_itemized, .init = setup, .fini = teardown, .timeout = 60)
+{
+	struct audit_fixture f;
+	int rounds = 0;
+
+	audit_fixture_open(&f);
+	for (int i = 0; i < AUDIT_N; i++) {
+		audit_event(f.kb, "session_grant", "gw", "peer", "sid %d", i);
+		if (i % 1000 == 0)
+			audit_last_seen(f.kb, f.node);
+	}
+	cr_assert(f.node->last_seen_dirty);
+	cr_assert_eq(f.kb->aq_len, AUDIT_N + 1, "one last_seen row per node");
+	/* timer rounds, each bounded in time: they write everything */
+	while (f.kb->aq_len && rounds++ < 1000)
+		audit_flush(f.kb, false);
+	cr_assert_eq(f.kb->aq_len, 0);
+	cr_assert_eq(f.kb->cnt.audit_rows, AUDIT_N);
+	cr_assert_eq(f.kb->cnt.audit_summarized, 0);
+	cr_assert_eq(f.kb->cnt.db_errors, 0);
+	cr_assert_not(f.node->last_seen_dirty);
+	cr_assert_eq(last_seen_of(f.r, "gw"), f.node->last_seen);
+	assert_grants_itemized(f.r, AUDIT_N);
+	cr_assert_eq(counts(f.r, 10).audit_rows, AUDIT_N + 2);	/* + token_create, enroll */
+	audit_fixture_close(&f);
+}
+
+Test(audit, failed_batch_stays_queued_and_is_retried, .init = setup, .fini = teardown,
+     .timeout = 60)
+{
+	struct audit_fixture f;
+	struct registry *other;
+	char err[REGISTRY_ERR_MAX] = "";
+
+	audit_fixture_open(&f);
+	for (int i = 0; i < 500; i++)
+		audit_event(f.kb, "session_grant", "gw", NULL, "sid %d", i);
+	/* another writer holds the lock past the busy timeout: the round fails */
+	other = open_db();
+	cr_assert_eq(registry_begin(other, err), REG_OK, "%s", err);
+	audit_flush(f.kb, false);
+	cr_assert_eq(f.kb->cnt.db_errors, 1);
+	cr_assert_eq(f.kb->aq_len, 500, "rows left the queue without being written");
+	cr_assert_eq(f.kb->cnt.audit_rows, 0);
+	registry_rollback(other);
+	registry_close(other);
+	audit_flush(f.kb, false);
+	cr_assert_eq(f.kb->aq_len, 0);
+	cr_assert_eq(f.kb->cnt.audit_rows, 500);
+	assert_grants_itemized(f.r, 500);
+	audit_fixture_close(&f);
+}
+
+static int find_overflow_cb(void *arg, int64_t time, const char *event, const char *node,
+			    const char *peer, const char *detail)
+{
+	char *out = arg;
+	size_t len = strlen(out);
+
+	(void)time, (void)node, (void)peer;
+	if (strcmp(event, "audit_overflow") == 0)
+		snprintf(out + len, 256 - len, "%s;", detail ? detail : "");
+	return 0;
+}
+
+Test(audit, overflow_is_counted_and_recorded, .init = setup, .fini = teardown, .timeout = 120)
+{
+	struct audit_fixture f;
+	char detail[256] = "";
+	int queued = 0;
+
+	audit_fixture_open(&f);
+	/* fill the queue to its cap (never reached at a load the registry
+	 * keeps up with), then 7 more rows */
+	while (f.kb->cnt.audit_summarized == 0 && queued < 2000000)
+		audit_event(f.kb, "session_grant", "gw", NULL, "sid %d", queued++);
+	queued--;	/* the last one was dropped */
+	cr_assert_gt(queued, 100000, "queue capped at only %d rows", queued);
+	for (int i = 0; i < 6; i++)
+		audit_event(f.kb, "session_grant", "gw", NULL, "dropped %d", i);
+	audit_event(f.kb, "connect_refused", "x", NULL, "dropped");
+	cr_assert_eq(f.kb->cnt.audit_summarized, 8);
+	cr_assert_eq(f.kb->aq_len, (size_t)queued);
+	/* last_seen is never dropped */
+	audit_last_seen(f.kb, f.node);
+	cr_assert_eq(f.kb->aq_len, (size_t)queued + 1);
+	audit_flush(f.kb, true);
+	cr_assert_eq(f.kb->aq_len, 0);
+	cr_assert_eq(f.kb->cnt.audit_rows, (uint64_t)queued);
+	assert_grants_itemized(f.r, queued);
+	char err[REGISTRY_ERR_MAX] = "";
+
+	cr_assert_eq(registry_audit_foreach(f.r, UINT32_MAX, find_overflow_cb, detail, err),
+		     REG_OK, "%s", err);
+	cr_assert_str_eq(detail, "7 session_grant rows dropped: audit queue full;"
+			 "1 connect_refused rows dropped: audit queue full;");
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(f.kb->aq_summarized[i], 0, "counter %d not reset once recorded", i);
+	audit_fixture_close(&f);
+}
