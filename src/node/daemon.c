@@ -429,6 +429,13 @@ static void control_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 /* ---- signals ------------------------------------------------------------ */
 
+static const char *log_level_label(int level)
+{
+	static const char *const names[] = { "error", "warning", "info", "debug" };
+
+	return level >= 0 && level < 4 ? names[level] : "?";
+}
+
 static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	struct node *n = w->data;
@@ -443,8 +450,14 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 			log_warn("reload: %s (keeping the running configuration)", err);
 			return;
 		}
+		if (n->cli_log_level >= 0) {
+			log_info("reload: log level stays %s (set on the command line; mavpn.conf "
+				 "says %s)", log_level_label(n->cli_log_level),
+				 log_level_label(nc.log_level));
+			return;
+		}
 		log_set_level((enum log_level)nc.log_level);
-		log_info("reload: log level %d", nc.log_level);
+		log_info("reload: log level %s", log_level_label(nc.log_level));
 		return;
 	}
 	if (w->signum == SIGPIPE)
@@ -595,6 +608,7 @@ int node_daemon_run(const struct daemon_opts *o)
 	snprintf(n->dir, sizeof n->dir, "%s", o->dir);
 	n->ready_fd = o->ready_fd;
 	n->foreground = o->foreground;
+	n->cli_log_level = o->log_level;
 	n->pid_fd = n->ctl_fd = n->udp_fd = -1;
 	n->tun.fd = -1;
 	n->start_ms = log_now_ms();

@@ -89,6 +89,7 @@ struct node {
 	int pid_fd;
 	int ready_fd;		/* readiness pipe to `mavpn up`, -1 once used */
 	bool foreground;
+	int cli_log_level;	/* -v of `mavpn up`, -1 none: wins over mavpn.conf, also on HUP */
 	bool stopping;
 	int exit_code;
 

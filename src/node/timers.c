@@ -22,7 +22,7 @@
  *   broker deadline (ctl_client.c) connect + TLS + WELCOME within 10 s
  *   broker ping     (ctl_client.c) PING every keepalive_s; 3 silent intervals
  *                   close the channel and reconnect
- *   signals         (daemon.c) TERM/INT stop, HUP reloads the log level
+ *   signals         (daemon.c) TERM/INT stop, HUP reloads the log level (not over -v)
  */
 #include "common/log.h"
 #include "node/node.h"

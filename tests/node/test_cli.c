@@ -3,10 +3,14 @@
  * test_cli.c - the `mavpn` command line as a user meets it: help texts,
  * exit codes, and errors that name the bad value; `up` reporting a daemon
  * startup failure through the readiness pipe; enroll failing cleanly
- * (nothing written) when the broker is unreachable. No TUN, no broker.
+ * (nothing written, no directory) when the broker is unreachable. Then
+ * with a real mavpn-keybroker on loopback: enroll creating the directory;
+ * and, as root in a network namespace of the test's own (TUN, broker and
+ * packets stay inside), the daemon itself: SIGHUP keeping `up -v`.
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -346,4 +350,105 @@ Test(cli, up_without_identity_files)
 		snprintf(path, sizeof path, "%s/control.sock", tmpdir);
 		cr_assert_neq(stat(path, &st), 0, "control socket left behind");
 	}
+}
+
+/* ---- the daemon, in a network namespace of the test's own --------------- */
+
+static pid_t up_pid;
+static char up_log[256], node_dir[256];
+
+/* Root only: this test process moves into a fresh network namespace (lo
+ * up), so the broker, the TUN and every packet stay in it. */
+static void enter_netns(void)
+{
+	if (geteuid() != 0)
+		cr_skip_test("needs root (network namespace, TUN)");
+	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare: %m");
+	cr_assert_eq(system("ip link set lo up"), 0);
+}
+
+static void up_teardown(void)
+{
+	if (up_pid > 0) {
+		kill(up_pid, SIGTERM);
+		waitpid(up_pid, NULL, 0);
+		up_pid = 0;
+	}
+	kb_teardown();
+}
+
+/* Count of needle in the daemon's log. */
+static int log_count(const char *needle)
+{
+	static char buf[1 << 16];
+	FILE *f = fopen(up_log, "r");
+	size_t n;
+	int c = 0;
+
+	cr_assert_not_null(f);
+	n = fread(buf, 1, sizeof buf - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	for (const char *p = buf; (p = strstr(p, needle)); p++)
+		c++;
+	return c;
+}
+
+/* status --json into out; wait up to ms for needle to appear in it. */
+static bool status_has(const char *needle, int ms)
+{
+	char args[300];
+
+	snprintf(args, sizeof args, "status -d %s --json", node_dir);
+	for (int i = 0; i <= ms / 100; i++) {
+		if (run(args) == 0 && strstr(out, needle))
+			return true;
+		usleep(100000);
+	}
+	return false;
+}
+
+/* Broker + enrolled node "alpha" running `mavpn up -f extra` as our child. */
+static void node_up_fg(const char *extra)
+{
+	char tok[TOKEN_STR_MAX], args[700];
+
+	enter_netns();
+	kb_start();
+	kb_token("alpha", tok);
+	snprintf(node_dir, sizeof node_dir, "%s/alpha", tmpdir);
+	snprintf(args, sizeof args, "enroll -d %s --broker %s --token %s", node_dir, kb_listen, tok);
+	cr_assert_eq(run(args), 0, "%s", out);
+	snprintf(up_log, sizeof up_log, "%s/up.log", tmpdir);
+	up_pid = fork();
+	cr_assert_geq(up_pid, 0);
+	if (up_pid == 0) {
+		int fd = open(up_log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		dup2(fd, 1);
+		dup2(fd, 2);
+		unsetenv("NOTIFY_SOCKET");
+		unsetenv("JOURNAL_STREAM");
+		execl(MAVPN_BIN, "mavpn", "up", "-f", "-d", node_dir, extra, (char *)NULL);
+		_exit(127);
+	}
+	cr_assert(status_has("\"connected\":true", 10000), "node did not come up: %s", out);
+}
+
+Test(daemon, sighup_keeps_the_command_line_log_level, .init = setup, .fini = up_teardown)
+{
+	char cmd[600];
+
+	node_up_fg("-v");
+	snprintf(cmd, sizeof cmd, "sed -i 's/^log_level *=.*/log_level = error/' %s/mavpn.conf",
+		 node_dir);
+	cr_assert_eq(system(cmd), 0);
+	kill(up_pid, SIGHUP);
+	for (int i = 0; i < 50 && !log_count("reload:"); i++)
+		usleep(50000);
+	cr_assert_eq(log_count("reload: log level stays debug"), 1, "HUP changed the level");
+	/* still debug: a packet to an unknown VIP logs its SESSION_REQ */
+	cr_assert_eq(log_count("SESSION_REQ"), 0);
+	(void)!system("ping -c 1 -W 1 100.96.0.9 >/dev/null 2>&1");
+	cr_assert_gt(log_count("SESSION_REQ"), 0, "no debug line after HUP");
 }
