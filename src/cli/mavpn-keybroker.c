@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "crypto/ct.h"
@@ -65,7 +66,14 @@ static const char usage_run[] =
 	"usage: " PROG " run -d DIR\n"
 	"\n"
 	"Run the keybroker in the foreground. SIGTERM/SIGINT stop it, SIGHUP\n"
-	"reloads policy.conf.\n";
+	"reloads policy.conf. Readiness and reloads are reported to systemd\n"
+	"(Type=notify) when $NOTIFY_SOCKET is set.\n"
+	"\n"
+	"Log lines go to stderr: \"mavpn-keybroker: LEVEL: text\" on a terminal;\n"
+	"when stderr is the systemd journal ($JOURNAL_STREAM) they start with the\n"
+	"syslog priority \"<N>\" instead (journald adds the time); anywhere else\n"
+	"(a file, a pipe) with an ISO-8601 UTC timestamp, e.g.\n"
+	"\"2026-01-31T12:34:56.789Z mavpn-keybroker: info: text\".\n";
 
 /* usage_token names the route limits of kbstate_max_routes() */
 _Static_assert(CTL_MAX_PREFIXES == 16, "update --route in usage_token");
@@ -314,6 +322,9 @@ static int cmd_run(int argc, char **argv)
 	}
 	if ((r = need_dir("run", &o)))
 		return r;
+	/* under systemd (journal) or redirected: priority or time on each line */
+	if (!isatty(STDERR_FILENO) || getenv("JOURNAL_STREAM"))
+		log_set_daemon(true);
 	return keybroker_run(o.dir) == 0 ? 0 : 1;
 }
 

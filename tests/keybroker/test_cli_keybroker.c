@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <regex.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -556,4 +558,33 @@ Test(cli, routes_refused_with_the_reason, .init = setup, .fini = teardown)
 	cr_assert_eq(kb("node", "revoke", "-d", dir, "gw1", NULL), 0, "%s", errout);
 	cr_assert_eq(kb("token", "create", "-d", dir, "gw9", "--route", "10.200.0.0/24", NULL), 0,
 		     "%s", errout);
+}
+
+/* `run` with stderr not a terminal: timestamped lines; with JOURNAL_STREAM
+ * naming its stderr: the journal's "<N>" only. A missing state directory
+ * makes it log one error and exit at once (no socket needed). */
+Test(cli, run_log_lines_carry_time_or_priority, .init = setup, .fini = teardown)
+{
+	char missing[320], errpath[320], v[64];
+	regex_t rx;
+	struct stat st;
+
+	snprintf(missing, sizeof(missing), "%s/none", tmpdir);
+	unsetenv("JOURNAL_STREAM");
+	cr_assert_eq(kb("run", "-d", missing, NULL), 1);
+	cr_assert_eq(regcomp(&rx, "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\."
+				  "[0-9]{3}Z mavpn-keybroker: error: .*none", REG_EXTENDED), 0);
+	cr_assert_eq(regexec(&rx, errout, 0, NULL, 0), 0, "%s", errout);
+	regfree(&rx);
+
+	/* kb() truncates the same file: its inode stays */
+	snprintf(errpath, sizeof(errpath), "%s/stderr", tmpdir);
+	cr_assert_eq(stat(errpath, &st), 0);
+	snprintf(v, sizeof(v), "%llu:%llu", (unsigned long long)st.st_dev,
+		 (unsigned long long)st.st_ino);
+	setenv("JOURNAL_STREAM", v, 1);
+	cr_assert_eq(kb("run", "-d", missing, NULL), 1);
+	unsetenv("JOURNAL_STREAM");
+	cr_assert_eq(strncmp(errout, "<3>mavpn-keybroker: ", 20), 0, "%s", errout);
+	cr_assert(strstr(errout, "none"), "%s", errout);
 }
