@@ -51,15 +51,32 @@ static void notify(const char *msg)
 	close(fd);
 }
 
+/* RELOADING=1 carries the time of the reload (systemd >= 253 wants it for
+ * Type=notify-reload; Type=notify takes it as well). */
+static void notify_reloading(void)
+{
+	struct timespec ts;
+	char msg[64];
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	snprintf(msg, sizeof msg, "RELOADING=1\nMONOTONIC_USEC=%llu",
+		 (unsigned long long)ts.tv_sec * 1000000ull + (unsigned long long)ts.tv_nsec / 1000);
+	notify(msg);
+}
+
 int kbd_reload(struct kbd *kb, char *err, size_t errlen)
 {
 	char perr[POLICY_ERR_MAX] = "";
-	struct policy *p = policy_load(kb->st.policy_path, perr);
+	struct policy *p;
 
+	/* SIGHUP and the admin "reload" (ExecReload) alike */
+	notify_reloading();
+	p = policy_load(kb->st.policy_path, perr);
 	if (!p) {
 		kb->cnt.reload_failed++;
 		log_error("policy reload failed, the old policy stays in force: %s", perr);
 		snprintf(err, errlen, "%s", perr);
+		notify("READY=1");
 		return -1;
 	}
 	policy_free(kb->pol);
@@ -68,6 +85,7 @@ int kbd_reload(struct kbd *kb, char *err, size_t errlen)
 	log_info("policy reloaded: %d rule(s), default %s", policy_rule_count(p),
 		 policy_default_allow(p) ? "allow" : "deny");
 	broker_policy_changed(kb);
+	notify("READY=1");
 	return 0;
 }
 
@@ -78,9 +96,7 @@ static void sig_cb(EV_P_ ev_signal *w, int revents)
 
 	(void)revents;
 	if (w->signum == SIGHUP) {
-		notify("RELOADING=1");
 		(void)kbd_reload(kb, err, sizeof err);
-		notify("READY=1");
 		return;
 	}
 	log_info("signal %d: stopping", w->signum);

@@ -12,7 +12,9 @@
  *     the port) and on DIR/admin.sock (unix, mode 0600, see admin.h);
  *   - writes DIR/keybroker.pid, logs "listening on IP:PORT", and reports
  *     readiness (READY=1 to $NOTIFY_SOCKET when that is set);
- *   - SIGHUP reloads the policy (same as admin "reload").
+ *   - SIGHUP reloads the policy (same as admin "reload"); each reload is
+ *     framed by RELOADING=1 (with MONOTONIC_USEC) and READY=1, and
+ *     STOPPING=1 is sent on the way out (systemd Type=notify).
  *
  * Returns 0 after a clean stop by signal (pid file and admin socket
  * removed), 1 when it could not start (reason logged). Never returns an

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -654,6 +656,59 @@ Test(kbd, revoke_closes_notifies_and_refuses)
 	ping_ok(&a);
 	tnode_free(&a);
 	tnode_free(&b);
+}
+
+/* The next $NOTIFY_SOCKET datagram, "" after timeout_ms. */
+static const char *notify_next(int fd, int timeout_ms)
+{
+	static char buf[256];
+	struct timeval tv = { .tv_sec = timeout_ms / 1000, .tv_usec = timeout_ms % 1000 * 1000 };
+	ssize_t n;
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	n = recv(fd, buf, sizeof buf - 1, 0);
+	buf[n > 0 ? n : 0] = '\0';
+	return buf;
+}
+
+/* systemd Type=notify: READY=1 once listening; every reload (SIGHUP as
+ * from kill -HUP, admin "reload" as from ExecReload) framed by
+ * RELOADING=1 + MONOTONIC_USEC and READY=1, a failed one too; STOPPING=1. */
+Test(kbd, systemd_notify_ready_reload_stopping)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char reply[256];
+	const char *m;
+	int fd;
+
+	fix_init(&F, NULL);
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s/notify.sock", F.dir);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	cr_assert(fd >= 0);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	setenv("NOTIFY_SOCKET", sa.sun_path, 1);	/* inherited by the daemon */
+	fix_start(&F);
+	unsetenv("NOTIFY_SOCKET");
+	cr_assert_str_eq(notify_next(fd, 3000), "READY=1");
+
+	kill(F.pid, SIGHUP);
+	m = notify_next(fd, 3000);
+	cr_assert(strncmp(m, "RELOADING=1\nMONOTONIC_USEC=", 27) == 0 && m[27] >= '1' &&
+		  m[27] <= '9', "%s", m);
+	cr_assert_str_eq(notify_next(fd, 3000), "READY=1");
+
+	cr_assert_eq(fix_admin(&F, "reload", reply, sizeof reply), 0, "%s", reply);
+	cr_assert_eq(strncmp(notify_next(fd, 3000), "RELOADING=1\n", 12), 0);
+	cr_assert_str_eq(notify_next(fd, 3000), "READY=1");
+
+	fix_write_policy(&F, "[default]\naction = maybe\n");
+	cr_assert_eq(fix_admin(&F, "reload", reply, sizeof reply), 1, "%s", reply);
+	cr_assert_eq(strncmp(notify_next(fd, 3000), "RELOADING=1\n", 12), 0);
+	cr_assert_str_eq(notify_next(fd, 3000), "READY=1", "a failed reload ends too");
+
+	cr_assert_eq(fix_stop(&F), 0);
+	cr_assert_str_eq(notify_next(fd, 3000), "STOPPING=1");
+	close(fd);
 }
 
 Test(kbd, restart_keeps_state)
