@@ -20,6 +20,7 @@
 #include "crypto/aead.h"
 #include "crypto/ct.h"
 #include "crypto/rand.h"
+#include "node/daemon.h"
 #include "node/decide.h"
 #include "node/node.h"
 #include "node/sockaddr.h"
@@ -29,6 +30,23 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents);
 bool broker_up(const struct node *n)
 {
 	return n->bc.state == BROKER_UP;
+}
+
+bool broker_revoked(const struct node *n)
+{
+	return n->bc.state == BROKER_REVOKED;
+}
+
+const char *broker_state_name(const struct node *n)
+{
+	switch (n->bc.state) {
+	case BROKER_IDLE: return "waiting";
+	case BROKER_CONNECTING: return "connecting";
+	case BROKER_HANDSHAKE: return "handshake";
+	case BROKER_UP: return "connected";
+	case BROKER_REVOKED: return "revoked";
+	}
+	return "?";
 }
 
 static void rearm(struct node *n)
@@ -71,6 +89,16 @@ static void conn_failed(struct node *n, const char *reason)
 	struct broker *b = &n->bc;
 	double delay;
 
+	if (b->refused_for_good) {
+		/* ERROR REVOKED / UNKNOWN_NODE came first (on_frame): final */
+		close_conn(n);
+		ev_timer_stop(n->loop, &b->retry);
+		b->state = BROKER_REVOKED;
+		if (b->down_since_ms == 0)
+			b->down_since_ms = log_now_ms();
+		node_revoked(n, b->last_error);
+		return;
+	}
 	if (b->state == BROKER_UP) {
 		log_warn("broker connection lost: %s (live sessions continue)", reason);
 		b->down_since_ms = log_now_ms();
@@ -221,9 +249,18 @@ static int on_frame(struct channel *ch, const struct ctl_msg *m, void *arg)
 
 		snprintf(b->last_error, sizeof b->last_error, "broker refused the node: %s%s%s",
 			 code, extra ? ": " : "", extra ? m->u.error.reason : "");
-		log_error("%s", b->last_error);
-		if (!b->ever_up && fatal_code(m->u.error.code))
-			node_fatal(n, "%s", b->last_error);
+		if (!fatal_code(m->u.error.code)) {
+			log_error("%s", b->last_error);
+			return -1;
+		}
+		if (!b->ever_up) {
+			node_fatal_code(n, NODE_EXIT_REVOKED, "%s (enroll again with a new token)",
+					b->last_error);
+			return -1;
+		}
+		/* Reconnecting after a revoke: trying again would be refused
+		 * forever. conn_failed() (the channel closes on -1) stops. */
+		b->refused_for_good = true;
 		return -1;
 	}
 	case CTL_PING: {
@@ -310,7 +347,7 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 	if (!b->ch)
 		return;
-	if (channel_io(b->ch) == CHANNEL_CLOSED) {
+	if (channel_io(b->ch) == CHANNEL_CLOSED || b->refused_for_good) {
 		char reason[256];
 
 		snprintf(reason, sizeof reason, "%s", b->state == BROKER_HANDSHAKE && b->last_error[0] &&

@@ -96,6 +96,19 @@ void node_wait_reason(struct node *n, const char *reason)
 	ready_write(n, "wait %s", reason);
 }
 
+static void fatal_line(struct node *n, int code, const char *line)
+{
+	log_error("%s", line);
+	ready_write(n, "error %s", line);
+	if (n->ready_fd >= 0) {
+		close(n->ready_fd);
+		n->ready_fd = -1;
+	}
+	n->exit_code = code;
+	n->stopping = true;
+	ev_break(n->loop, EVBREAK_ALL);
+}
+
 void node_fatal(struct node *n, const char *fmt, ...)
 {
 	char line[512];
@@ -104,15 +117,49 @@ void node_fatal(struct node *n, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
-	log_error("%s", line);
-	ready_write(n, "error %s", line);
-	if (n->ready_fd >= 0) {
-		close(n->ready_fd);
-		n->ready_fd = -1;
+	fatal_line(n, 1, line);
+}
+
+void node_fatal_code(struct node *n, int code, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	fatal_line(n, code, line);
+}
+
+void node_revoked(struct node *n, const char *why)
+{
+	struct icmp_ctx ctx = { n, ICMP_UNREACH_ADMIN, DROP_NO_SESSION };
+	struct pending_dst *pd, *next;
+	struct peer *p;
+	char text[256];
+	unsigned peers = 0;
+
+	log_error("this node was revoked by the keybroker; re-enroll with a new token "
+		  "(%s; no more reconnects, `mavpn down` removes the interface)", why);
+	/* Our peers erase their keys for us anyway: drop ours, answer what
+	 * waits with ICMP admin prohibited. */
+	router_for_each_peer(&n->rt, p) {
+		if (p->req.active)
+			peer_request_cancel(&n->rt, p);
+		peer_erase_sessions(&n->rt, p);
+		pending_flush(&p->queue, send_icmp_unreach_cb, &ctx);
+		peers++;
 	}
-	n->exit_code = 1;
-	n->stopping = true;
-	ev_break(n->loop, EVBREAK_ALL);
+	for (pd = n->rt.pending; pd; pd = next) {
+		next = pd->next;
+		pending_flush(&pd->queue, send_icmp_unreach_cb, &ctx);
+		router_pending_remove(&n->rt, pd);
+	}
+	if (peers)
+		log_info("erased the sessions with %u peers", peers);
+	n->exit_code = NODE_EXIT_REVOKED;
+	snprintf(text, sizeof text, "STATUS=revoked by the keybroker: re-enroll with a new token");
+	sd_notify_text(text);
 }
 
 /* ---- files -------------------------------------------------------------- */
@@ -644,6 +691,12 @@ static int open_log(const char *dir)
 	return open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 }
 
+/* `mavpn up`'s code for a daemon that exited during startup. */
+static int exit_of(int st)
+{
+	return WIFEXITED(st) && WEXITSTATUS(st) == NODE_EXIT_REVOKED ? NODE_EXIT_REVOKED : 1;
+}
+
 int node_up_background(const char *dir, int log_level, int timeout_ms)
 {
 	char buf[1024], last[1024] = "";
@@ -720,7 +773,7 @@ int node_up_background(const char *dir, int log_level, int timeout_ms)
 			waitpid(pid, &st, 0);
 			fprintf(stderr, "mavpn: the daemon exited during startup%s%s (log: %s/%s)\n",
 				last[0] ? ": " : "", last, dir, NODE_LOG_FILE);
-			return 1;
+			return exit_of(st);
 		}
 		len += (size_t)k;
 		buf[len] = 0;
@@ -742,7 +795,7 @@ int node_up_background(const char *dir, int log_level, int timeout_ms)
 				fprintf(stderr, "mavpn: %s\n", buf + 6);
 				close(p[0]);
 				waitpid(pid, &st, 0);
-				return 1;
+				return exit_of(st);
 			}
 			if (strncmp(buf, "wait ", 5) == 0)
 				snprintf(last, sizeof last, "%s", buf + 5);

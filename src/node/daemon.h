@@ -28,12 +28,20 @@ struct daemon_opts {
 	int log_level;		/* -1: from mavpn.conf */
 };
 
-/* Exit code: 0 after a clean stop, 1 after a fatal error. */
+/* The broker refused the node as revoked or unknown (before or after it was
+ * first accepted): the node must be enrolled again. systemd/mavpn@.service
+ * lists it in RestartPreventExitStatus=. */
+#define NODE_EXIT_REVOKED 4
+
+/* Exit code: 0 after a clean stop, 1 after a fatal error, NODE_EXIT_REVOKED
+ * when the broker refused it as revoked/unknown: at startup (at once), or
+ * later (the daemon then stays up without the broker until stopped). */
 int node_daemon_run(const struct daemon_opts *o);
 
 /* `mavpn up` without -f: fork a daemon (its log goes to DIR/mavpn.log) and
  * wait up to timeout_ms for its readiness. Prints the outcome; returns the
- * CLI's exit code. A daemon not ready in time is stopped. */
+ * CLI's exit code (NODE_EXIT_REVOKED when the daemon exited with it). A
+ * daemon not ready in time is stopped. */
 int node_up_background(const char *dir, int log_level, int timeout_ms);
 
 /* `mavpn down`: ask the daemon to stop and wait until it has exited

@@ -60,6 +60,8 @@ enum broker_state {
 	BROKER_CONNECTING,	/* TCP connect in progress */
 	BROKER_HANDSHAKE,	/* TLS + HELLO sent, waiting for WELCOME */
 	BROKER_UP,		/* WELCOME received */
+	BROKER_REVOKED,		/* refused as REVOKED / UNKNOWN_NODE after having been up:
+				 * final, no reconnect (node_revoked) */
 };
 
 struct broker {
@@ -77,6 +79,7 @@ struct broker {
 	uint64_t ping_nonce;
 	uint32_t keepalive_s;
 	bool ever_up;
+	bool refused_for_good;	/* ERROR REVOKED / UNKNOWN_NODE after ever_up */
 	struct ctl_welcome welcome;
 	char last_error[256];
 };
@@ -136,17 +139,27 @@ struct node {
 
 /* daemon.c */
 void node_ready(struct node *n);			/* first WELCOME */
+/* The broker refused us for good (REVOKED, UNKNOWN_NODE) after we had been
+ * up: log it once, erase every session and queued packet, stay up without
+ * the broker (status: broker.state "revoked"; `mavpn down` cleans up) and
+ * exit with NODE_EXIT_REVOKED when stopped. */
+void node_revoked(struct node *n, const char *why);
 void node_wait_reason(struct node *n, const char *reason);	/* before ready */
 /* Gateway routes into the TUN: make the installed set equal to want. */
 void node_set_routes(struct node *n, const struct ctl_prefix *want, uint8_t n_want);
-void node_fatal(struct node *n, const char *fmt, ...)	/* stop with an error */
+void node_fatal(struct node *n, const char *fmt, ...)	/* stop with an error (exit 1) */
 	__attribute__((format(printf, 2, 3)));
+void node_fatal_code(struct node *n, int code, const char *fmt, ...)	/* ... exit code */
+	__attribute__((format(printf, 3, 4)));
 
 /* ctl_client.c */
 void broker_init(struct node *n);
 void broker_start(struct node *n);			/* connect now */
 void broker_stop(struct node *n);			/* close, no reconnect */
 bool broker_up(const struct node *n);
+bool broker_revoked(const struct node *n);
+/* "connected", "connecting", "handshake", "waiting" (retry timer), "revoked" */
+const char *broker_state_name(const struct node *n);
 /* Send a frame if connected; false otherwise (the caller retries later). */
 bool broker_send(struct node *n, const struct ctl_msg *m);
 

@@ -50,6 +50,17 @@ void send_icmp_unreach_cb(void *ctx, const uint8_t *pkt, size_t len)
 		tun_put(n, n->icmpbuf, (size_t)k);
 }
 
+/* Answer pkt (read from the TUN) with ICMP unreachable; the caller counts. */
+static void icmp_answer(struct node *n, enum icmp_unreach why, const uint8_t *pkt, size_t len,
+			int af)
+{
+	ssize_t k = icmp_build_unreach(n->icmpbuf, sizeof n->icmpbuf, why, pkt, len,
+				       icmp_src(n, af));
+
+	if (k > 0)
+		tun_put(n, n->icmpbuf, (size_t)k);
+}
+
 /* Seal buf[DATA_HDR_LEN .. +len) on slot s and send it to p. */
 static bool seal_send(struct node *n, struct peer *p, struct session_slot *s, uint8_t *buf,
 		      size_t len, uint64_t now)
@@ -242,6 +253,12 @@ static void send_one(struct node *n, uint8_t *pkt, size_t len)
 		ctl_ip_from_v4(&dst, rp.dst);
 	else
 		ctl_ip_from_v6(&dst, rp.dst);
+	if (broker_revoked(n)) {
+		/* no session can come any more: say so at once */
+		icmp_answer(n, ICMP_UNREACH_ADMIN, pkt, len, rp.af);
+		node_drop(&n->drops, DROP_NO_SESSION, "this node was revoked by the keybroker");
+		return;
+	}
 	now = log_now_ms();
 	p = router_peer_by_dst(&n->rt, rp.af, rp.dst);
 	if (p) {
@@ -263,14 +280,10 @@ static void send_one(struct node *n, uint8_t *pkt, size_t len)
 	pd = router_pending_find(&n->rt, rp.af, rp.dst);
 	if (!pd && !routed_here(n, &dst)) {
 		char a[CTL_ADDRSTRLEN];
-		ssize_t k;
 
 		/* Someone routed it into the TUN by hand: no peer can serve it,
 		 * asking the broker would only earn a refusal. */
-		k = icmp_build_unreach(n->icmpbuf, sizeof n->icmpbuf, ICMP_UNREACH_NET, pkt, len,
-				       icmp_src(n, rp.af));
-		if (k > 0)
-			tun_put(n, n->icmpbuf, (size_t)k);
+		icmp_answer(n, ICMP_UNREACH_NET, pkt, len, rp.af);
 		node_drop(&n->drops, DROP_NO_ROUTE, "no route for %s: outside the overlay and "
 			  "every gateway route", ctl_ip_fmt(&dst, a));
 		return;

@@ -145,7 +145,9 @@ int status_json(const struct node_status *s, char *out, size_t cap)
 	    s->uptime_s);
 	put(&o, ",\"broker\":{\"address\":");
 	put_str(&o, ctl_endpoint_fmt(&s->broker, a));
-	put(&o, ",\"connected\":%s,\"observed\":", s->broker_connected ? "true" : "false");
+	put(&o, ",\"connected\":%s,\"state\":", s->broker_connected ? "true" : "false");
+	put_str(&o, s->broker_state[0] ? s->broker_state : (s->broker_connected ? "connected" : "?"));
+	put(&o, ",\"observed\":");
 	if (s->has_observed)
 		put_str(&o, ctl_endpoint_fmt(&s->observed, a));
 	else
@@ -226,7 +228,9 @@ int status_text(const struct node_status *s, char *out, size_t cap)
 	put(&o, ", mtu %u, udp port %u, up ", s->mtu, s->listen_port);
 	put_age(&o, s->uptime_s);
 	put(&o, "\nbroker %s: %s", ctl_endpoint_fmt(&s->broker, a),
-	    s->broker_connected ? "connected" : "DISCONNECTED");
+	    s->broker_connected ? "connected"
+	    : strcmp(s->broker_state, "revoked") == 0 ? "REVOKED this node (re-enroll with a new token)"
+	    : "DISCONNECTED");
 	if (!s->broker_connected && s->broker_down_s >= 0) {
 		put(&o, " for ");
 		put_age(&o, s->broker_down_s);

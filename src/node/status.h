@@ -90,6 +90,9 @@ struct node_status {
 	int64_t uptime_s;
 	struct ctl_endpoint broker;
 	bool broker_connected;
+	/* "connected", "connecting", "handshake", "waiting" (to retry) or
+	 * "revoked" (refused as revoked/unknown: no more reconnects) */
+	char broker_state[16];
 	bool has_observed;
 	struct ctl_endpoint observed;
 	int64_t broker_down_s;		/* seconds since disconnected, -1 connected */

@@ -61,6 +61,7 @@ void node_status_fill(struct node *n, struct node_status *s)
 	s->uptime_s = (int64_t)((now - n->start_ms) / 1000);
 	s->broker = n->conf.broker;
 	s->broker_connected = broker_up(n);
+	snprintf(s->broker_state, sizeof s->broker_state, "%s", broker_state_name(n));
 	s->has_observed = s->broker_connected && n->bc.welcome.observed.ip.af != 0;
 	s->observed = n->bc.welcome.observed;
 	s->broker_down_s = s->broker_connected ? -1

@@ -6,7 +6,9 @@
  * (nothing written, no directory) when the broker is unreachable. Then
  * with a real mavpn-keybroker on loopback: enroll creating the directory;
  * and, as root in a network namespace of the test's own (TUN, broker and
- * packets stay inside), the daemon itself: SIGHUP keeping `up -v`.
+ * packets stay inside), the daemon itself: SIGHUP keeping `up -v`; a node
+ * revoked while up stops reconnecting (status broker.state "revoked"),
+ * logs it once, and exits 4 when stopped; `up` of a revoked node exits 4.
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
@@ -451,4 +453,45 @@ Test(daemon, sighup_keeps_the_command_line_log_level, .init = setup, .fini = up_
 	cr_assert_eq(log_count("SESSION_REQ"), 0);
 	(void)!system("ping -c 1 -W 1 100.96.0.9 >/dev/null 2>&1");
 	cr_assert_gt(log_count("SESSION_REQ"), 0, "no debug line after HUP");
+}
+
+Test(daemon, revoked_node_stops_reconnecting_and_exits_4, .init = setup, .fini = up_teardown)
+{
+	char args[400];
+	int st, reconnects;
+	const char *r;
+
+	node_up_fg("-v");
+	snprintf(args, sizeof args, "node revoke -d %s/kb alpha", tmpdir);
+	cr_assert_eq(kb(args), 0, "%s", out);
+	/* the broker closes the channel; the reconnect is refused for good */
+	cr_assert(status_has("\"state\":\"revoked\"", 8000), "not revoked: %s", out);
+	cr_assert(strstr(out, "\"connected\":false"), "%s", out);
+	r = strstr(out, "\"reconnects\":");
+	cr_assert_not_null(r);
+	reconnects = atoi(r + 13);
+	sleep(3);	/* backoff starts at 250 ms: several retries would have happened */
+	cr_assert(status_has("\"state\":\"revoked\"", 0), "%s", out);
+	r = strstr(out, "\"reconnects\":");
+	cr_assert_eq(atoi(r + 13), reconnects, "still reconnecting: %s", out);
+	cr_assert_eq(log_count("this node was revoked by the keybroker; re-enroll with a new token"),
+		     1, "the revocation should be logged once");
+	cr_assert_eq(log_count("refused the node"), 1, "one refusal line");
+	snprintf(args, sizeof args, "status -d %s", node_dir);
+	cr_assert_eq(run(args), 0);
+	cr_assert(strstr(out, "REVOKED"), "%s", out);
+	/* packets get an answer at once: admin prohibited */
+	cr_assert_neq(system("ping -c 1 -W 1 100.96.0.9 >/dev/null 2>&1"), 0);
+	/* `mavpn down` still cleans up; the daemon exits with 4 */
+	snprintf(args, sizeof args, "down -d %s", node_dir);
+	cr_assert_eq(run(args), 0, "%s", out);
+	cr_assert_eq(waitpid(up_pid, &st, 0), up_pid);
+	up_pid = 0;
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 4, "exit status %#x", st);
+	/* and a revoked node cannot come up again: exit 4 at once */
+	snprintf(args, sizeof args, "up -d %s --timeout 10", node_dir);
+	cr_assert_eq(run(args), 4, "%s", out);
+	cr_assert(strstr(out, "refused the node: revoked") && strstr(out, "enroll again"), "%s", out);
+	snprintf(args, sizeof args, "up -f -d %s --timeout 10", node_dir);
+	cr_assert_eq(run(args), 4, "%s", out);
 }

@@ -399,6 +399,26 @@ Test(status, disconnected_broker)
 	cr_assert(strstr(buf, "no peers") != NULL, "%s", buf);
 }
 
+Test(status, revoked_broker_state)
+{
+	static struct node_status s;
+	static char buf[65536];
+
+	sample_status(&s);
+	s.broker_connected = false;
+	s.has_observed = false;
+	s.broker_down_s = 3;
+	snprintf(s.broker_state, sizeof s.broker_state, "revoked");
+	cr_assert_gt(status_json(&s, buf, sizeof buf), 0);
+	cr_assert_str_eq(jq(buf, ".broker.connected"), "false");
+	cr_assert_str_eq(jq(buf, ".broker.state"), "revoked");
+	cr_assert_gt(status_text(&s, buf, sizeof buf), 0);
+	cr_assert(strstr(buf, "REVOKED this node (re-enroll with a new token)") != NULL, "%s", buf);
+	snprintf(s.broker_state, sizeof s.broker_state, "waiting");
+	cr_assert_gt(status_json(&s, buf, sizeof buf), 0);
+	cr_assert_str_eq(jq(buf, ".broker.state"), "waiting");
+}
+
 Test(status, overflow_is_an_error)
 {
 	static struct node_status s;
