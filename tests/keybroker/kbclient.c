@@ -188,9 +188,12 @@ struct tclient *tc_connect(uint16_t port, struct tls_conn *tls)
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+		int e = errno;
+
 		if (fd >= 0)
 			close(fd);
 		tls_free(tls);
+		errno = e;
 		return NULL;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -339,13 +342,27 @@ int enroll_raw(struct kbfix *f, const uint8_t secret[16], const uint8_t pub[65],
 {
 	struct tclient *c = tc_connect(f->port, tls_client_new_pinned(f->st.ca_fpr, f->st.name));
 	struct ctl_msg req = { .type = CTL_ENROLL_REQ };
-	int r = -1;
+	uint64_t t0 = now_ms();
+	int r = -1, k;
 
-	if (!c)
+	if (!c) {
+		fprintf(stderr, "enroll_raw: connect to 127.0.0.1:%u: %s\n", f->port,
+			strerror(errno));
 		return -1;
+	}
 	memcpy(req.u.enroll_req.token_secret, secret, 16);
 	memcpy(req.u.enroll_req.pub, pub, 65);
-	if (tc_handshake(c, 5000) == 0 && tc_send(c, &req) == 0 && tc_recv(c, m, 5000) == 0)
+	if (tc_handshake(c, 5000) != 0)
+		fprintf(stderr, "enroll_raw: TLS handshake with 127.0.0.1:%u failed after %llu ms "
+			"(closed, timed out, or not our CA)\n", f->port,
+			(unsigned long long)(now_ms() - t0));
+	else if ((k = tc_send(c, &req)) != 0)
+		fprintf(stderr, "enroll_raw: sending ENROLL_REQ failed (%d)\n", k);
+	else if ((k = tc_recv(c, m, 5000)) != 0)
+		fprintf(stderr, "enroll_raw: no reply to ENROLL_REQ: %s after %llu ms\n",
+			k == -2 ? "connection closed" : "timed out",
+			(unsigned long long)(now_ms() - t0));
+	else
 		r = 0;
 	tc_free(c);
 	return r;
@@ -364,10 +381,17 @@ int tnode_enroll(struct kbfix *f, struct tnode *n, const char *name, const char 
 	cr_assert(pki_key_generate(&n->key) == 0);
 	fix_token(f, name, tags, routes, 3600, secret);
 	r = enroll_raw(f, secret, n->key.pub, m);
-	if (r == 0 && m->type == CTL_ERROR)
+	if (r == 0 && m->type == CTL_ERROR) {
 		r = m->u.error.code;
-	else if (r == 0 && m->type != CTL_ENROLL_OK)
+		fprintf(stderr, "tnode_enroll(%s): refused: code %d (%s): %s\n", name, r,
+			ctl_code_name((enum ctl_code)r), m->u.error.reason);
+	} else if (r == 0 && m->type != CTL_ENROLL_OK) {
+		fprintf(stderr, "tnode_enroll(%s): answered %s instead of ENROLL_OK\n", name,
+			ctl_type_name(m->type));
 		r = -1;
+	} else if (r != 0) {
+		fprintf(stderr, "tnode_enroll(%s): no answer (see enroll_raw above)\n", name);
+	}
 	if (r == 0) {
 		n->ok = m->u.enroll_ok;
 		memcpy(n->cert, m->u.enroll_ok.cert, m->u.enroll_ok.cert_len);
