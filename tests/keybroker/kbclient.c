@@ -76,7 +76,48 @@ void fix_init_net(struct kbfix *f, const char *policy, const char *prefix4,
 		fix_write_policy(f, policy);
 }
 
-void fix_start(struct kbfix *f)
+/* Point DIR/keybroker.conf at another port and reload f->st. */
+static void set_port(struct kbfix *f, uint16_t port)
+{
+	char path[160], tmp[168], line[512], err[KBSTATE_ERR_MAX];
+	FILE *in, *out;
+
+	snprintf(path, sizeof path, "%s/keybroker.conf", f->dir);
+	snprintf(tmp, sizeof tmp, "%s.new", path);
+	in = fopen(path, "r");
+	out = fopen(tmp, "w");
+	cr_assert(in && out, "%s", path);
+	while (fgets(line, sizeof line, in)) {
+		if (strncmp(line, "listen", 6) == 0 && strchr(line, '='))
+			fprintf(out, "listen = 127.0.0.1:%u\n", port);
+		else
+			fputs(line, out);
+	}
+	fclose(in);
+	cr_assert_eq(fclose(out), 0);
+	cr_assert_eq(rename(tmp, path), 0);
+	kbstate_free(&f->st);
+	cr_assert(kbstate_load(f->dir, &f->st, err) == 0, "kbstate_load: %s", err);
+	f->port = port;
+}
+
+/* The TCP port answers with OUR broker: a TLS handshake pinned to this
+ * state's CA succeeds only against the daemon holding its key. */
+static bool port_is_ours(struct kbfix *f)
+{
+	struct tclient *c = tc_connect(f->port, tls_client_new_pinned(f->st.ca_fpr, f->st.name));
+	bool ok;
+
+	if (!c)
+		return false;
+	ok = tc_handshake(c, 5000) == 0;
+	tc_free(c);
+	return ok;
+}
+
+/* One start: 0 ready and verified, -1 it exited at start (reported), -2 it
+ * runs but the port is not its own (stopped). */
+static int start_once(struct kbfix *f)
 {
 	pid_t parent = getpid();
 
@@ -89,20 +130,45 @@ void fix_start(struct kbfix *f)
 		log_init("kbd-test", getenv("KBD_DEBUG") ? LOG_LVL_DEBUG : LOG_LVL_WARN);
 		exit(keybroker_run(f->dir));
 	}
-	/* ready when the admin socket answers */
-	for (int i = 0; i < 500; i++) {
+	/* ready when the admin socket (in our own DIR) answers */
+	for (int i = 0; i < 1000; i++) {
 		char reply[64];
 		int st;
 
-		if (admin_request(f->dir, "status", reply, sizeof reply) >= 0)
-			return;
+		if (admin_request(f->dir, "status", reply, sizeof reply) >= 0) {
+			if (port_is_ours(f))
+				return 0;
+			fprintf(stderr, "fix_start: 127.0.0.1:%u does not answer as this daemon\n",
+				f->port);
+			fix_stop(f);
+			return -2;
+		}
 		if (waitpid(f->pid, &st, WNOHANG) == f->pid) {
 			f->pid = 0;
-			cr_assert_fail("daemon exited at start (status %d)", st);
+			fprintf(stderr, "fix_start: daemon exited at start (status %d, port %u)\n",
+				st, f->port);
+			return -1;
 		}
 		usleep(10000);
 	}
-	cr_assert_fail("daemon not ready within 5 s");
+	cr_assert_fail("daemon not ready within 10 s");
+	return -1;
+}
+
+/*
+ * Start the daemon. The port was found free by fix_init (bind to port 0,
+ * close), but another process may take it before the daemon binds it: then
+ * the daemon exits at start ("bind ...: Address already in use") and we try
+ * again on a new free port, a few times.
+ */
+void fix_start(struct kbfix *f)
+{
+	for (int attempt = 1; attempt <= 5; attempt++) {
+		if (start_once(f) == 0)
+			return;
+		set_port(f, free_port());
+	}
+	cr_assert_fail("daemon did not start in 5 attempts (see the lines above)");
 }
 
 int fix_stop(struct kbfix *f)
@@ -353,15 +419,23 @@ int enroll_raw(struct kbfix *f, const uint8_t secret[16], const uint8_t pub[65],
 	memcpy(req.u.enroll_req.token_secret, secret, 16);
 	memcpy(req.u.enroll_req.pub, pub, 65);
 	if (tc_handshake(c, 5000) != 0)
-		fprintf(stderr, "enroll_raw: TLS handshake with 127.0.0.1:%u failed after %llu ms "
-			"(closed, timed out, or not our CA)\n", f->port,
-			(unsigned long long)(now_ms() - t0));
-	else if ((k = tc_send(c, &req)) != 0)
-		fprintf(stderr, "enroll_raw: sending ENROLL_REQ failed (%d)\n", k);
+		fprintf(stderr, "enroll_raw: TLS handshake with 127.0.0.1:%u failed after %llu ms: "
+			"%s\n", f->port, (unsigned long long)(now_ms() - t0),
+			channel_strerror(c->ch));
+	else if ((k = tc_send(c, &req)) != 0) {
+		/* The pump that flushed the request may also have read the whole
+		 * answer and the broker's close (it answers, then closes): the
+		 * channel is closed, the answer queued. Only nothing is a failure. */
+		if (tc_recv(c, m, 0) == 0)
+			r = 0;
+		else
+			fprintf(stderr, "enroll_raw: sending ENROLL_REQ failed (%d): %s, nothing "
+				"received\n", k, channel_strerror(c->ch));
+	}
 	else if ((k = tc_recv(c, m, 5000)) != 0)
-		fprintf(stderr, "enroll_raw: no reply to ENROLL_REQ: %s after %llu ms\n",
+		fprintf(stderr, "enroll_raw: no reply to ENROLL_REQ: %s after %llu ms (%s)\n",
 			k == -2 ? "connection closed" : "timed out",
-			(unsigned long long)(now_ms() - t0));
+			(unsigned long long)(now_ms() - t0), channel_strerror(c->ch));
 	else
 		r = 0;
 	tc_free(c);

@@ -30,6 +30,11 @@ void fix_init(struct kbfix *f, const char *policy);
 /* The same with other overlay prefixes (prefix6 may be NULL). */
 void fix_init_net(struct kbfix *f, const char *policy, const char *prefix4,
 		  const char *prefix6);
+/* Start the daemon (forked keybroker_run); ready when its admin socket
+ * answers and a TLS handshake pinned to this state's CA succeeds on f->port
+ * (so the port is this daemon's). When the port was taken meanwhile the
+ * daemon exits at start: retried on a new free port (f->port, f->st and
+ * keybroker.conf updated), up to 5 times. Asserts on failure. */
 void fix_start(struct kbfix *f);
 /* SIGTERM, wait; returns the daemon's exit status (or -1 if killed). */
 int fix_stop(struct kbfix *f);
@@ -75,7 +80,7 @@ struct tnode {
 };
 
 /* Enroll with a fresh token (tags, routes may be NULL). 0 or the refusal
- * code (ERROR) or -1. */
+ * code (ERROR) or -1; a failure prints its reason on stderr. */
 int tnode_enroll(struct kbfix *f, struct tnode *n, const char *name, const char *tags,
 		 const char *routes);
 /* Connect with the node certificate and do HELLO/WELCOME. 0, or the ERROR

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -945,6 +947,34 @@ Test(kbd, hostile_foreign_ca_and_expired_cert)
 	ping_ok(&g);
 	tnode_free(&g);
 	tnode_free(&h);
+}
+
+/* The fixture itself: another process holding the chosen port makes the
+ * daemon exit at start; fix_start moves to a new port and the test talks to
+ * its own daemon (parallel suites picked the same "free" port before). */
+Test(kbd, fixture_moves_off_a_taken_port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct tnode a;
+	uint16_t taken;
+	int fd, one = 1;
+
+	fix_init(&F, NULL);
+	taken = F.port;
+	sa.sin_port = htons(taken);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert(fd >= 0);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0, "bind %u: %s", taken,
+		     strerror(errno));
+	cr_assert_eq(listen(fd, 4), 0);
+	fix_start(&F);
+	cr_assert_neq(F.port, taken);
+	cr_assert_eq(tnode_enroll(&F, &a, "alpha", NULL, NULL), 0);
+	cr_assert_eq(tnode_up(&F, &a), 0);
+	tnode_free(&a);
+	close(fd);
 }
 
 Test(kbd, admin_status_and_errors)
