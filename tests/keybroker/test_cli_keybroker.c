@@ -5,13 +5,16 @@
  * the bad value named). */
 #include <criterion/criterion.h>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <regex.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -358,6 +361,42 @@ Test(cli, every_command_has_help, .init = setup, .fini = teardown)
 	cr_assert(strstr(errout, "usage:"), "%s", errout);
 }
 
+static uint16_t free_port(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert(fd >= 0);
+	cr_assert(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	cr_assert(getsockname(fd, (struct sockaddr *)&sa, &sl) == 0);
+	close(fd);
+	return ntohs(sa.sin_port);
+}
+
+/* Rewrite the listen line of dir/keybroker.conf. */
+static void set_listen(const char *listen)
+{
+	char path[400], tmp[410], line[512];
+	FILE *in, *o;
+
+	snprintf(path, sizeof(path), "%s/keybroker.conf", dir);
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	in = fopen(path, "r");
+	o = fopen(tmp, "w");
+	cr_assert(in && o);
+	while (fgets(line, sizeof(line), in)) {
+		if (strncmp(line, "listen", 6) == 0 && strchr(line, '='))
+			fprintf(o, "listen = %s\n", listen);
+		else
+			fputs(line, o);
+	}
+	fclose(in);
+	cr_assert_eq(fclose(o), 0);
+	cr_assert_eq(rename(tmp, path), 0);
+}
+
 /* With a running daemon: status shows its answer, policy reload reaches it
  * (and a bad file changes nothing), node revoke cuts the node off live. */
 static pid_t daemon_pid;
@@ -382,7 +421,7 @@ Test(cli, admin_commands_reach_the_running_daemon, .init = setup, .fini = stop_d
 	struct reg_node n;
 	uint8_t h[32], secret[16] = { 7 };
 
-	snprintf(port, sizeof(port), "%d", 20000 + (int)(getpid() % 20000));
+	snprintf(port, sizeof(port), "%u", free_port());
 	snprintf(listen, sizeof(listen), "127.0.0.1:%s", port);
 	cr_assert_eq(kb("init", "-d", dir, "--listen", listen, "--prefix", "10.98.0.0/24", NULL),
 		     0, "%s", errout);
@@ -399,19 +438,36 @@ Test(cli, admin_commands_reach_the_running_daemon, .init = setup, .fini = stop_d
 	kbstate_free(&st);
 
 	snprintf(logp, sizeof(logp), "%s/daemon.log", tmpdir);
-	daemon_pid = fork();
-	cr_assert_geq(daemon_pid, 0);
-	if (daemon_pid == 0) {
-		int fd = open(logp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execl(getenv("MAVPN_KEYBROKER"), "mavpn-keybroker", "run", "-d", dir, (char *)NULL);
-		_exit(127);
-	}
 	snprintf(sock, sizeof(sock), "%s/admin.sock", dir);
-	for (int i = 0; i < 100 && access(sock, F_OK) != 0; i++)
-		usleep(50000);
+	/* the port was free a moment ago; when another process took it since,
+	 * the daemon exits at start: move to a new one (a few times) */
+	for (int attempt = 1; attempt <= 5; attempt++) {
+		int wst;
+
+		daemon_pid = fork();
+		cr_assert_geq(daemon_pid, 0);
+		if (daemon_pid == 0) {
+			int fd = open(logp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+			dup2(fd, 1);
+			dup2(fd, 2);
+			execl(getenv("MAVPN_KEYBROKER"), "mavpn-keybroker", "run", "-d", dir,
+			      (char *)NULL);
+			_exit(127);
+		}
+		for (int i = 0; i < 200 && access(sock, F_OK) != 0; i++) {
+			if (waitpid(daemon_pid, &wst, WNOHANG) == daemon_pid) {
+				daemon_pid = 0;
+				break;
+			}
+			usleep(50000);
+		}
+		if (daemon_pid > 0)
+			break;
+		snprintf(port, sizeof(port), "%u", free_port());
+		snprintf(listen, sizeof(listen), "127.0.0.1:%s", port);
+		set_listen(listen);
+	}
 	cr_assert_eq(access(sock, F_OK), 0, "daemon did not start (see %s)", logp);
 
 	cr_assert_eq(kb("status", "-d", dir, NULL), 0, "%s", errout);
