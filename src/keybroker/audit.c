@@ -21,8 +21,8 @@
  * is only reached when the registry cannot be written for a long while
  * (disk full, I/O errors) or events outrun the disk for tens of seconds
  * (a batch of 4096 rows commits in a few ms). Then each new event row is
- * dropped instead of queued: counted by kind in kb->aq_summarized[] and in
- * the status counter audit_summarized, logged (rate limited), and the next
+ * dropped instead of queued: counted by kind in kb->aq_dropped[] and in
+ * the status counter audit_dropped, logged (rate limited), and the next
  * committed batch carries one "audit_overflow" row per kind saying how many
  * rows were lost. last_seen updates are never dropped (one per node at
  * most). At shutdown everything queued is written (three tries); if the
@@ -39,7 +39,7 @@
 #include "keybroker/registry.h"
 
 #define AUDIT_BATCH_ROWS 4096		/* rows per transaction */
-#define AUDIT_QUEUE_HARD_MAX 262144	/* queued rows: new events beyond, dropped */
+#define AUDIT_QUEUE_HARD_MAX KBD_AUDIT_QUEUE_MAX
 #define AUDIT_DETAIL_MAX 160		/* formatted detail incl. NUL */
 
 struct audit_row {
@@ -51,7 +51,7 @@ struct audit_row {
 	char text[];
 };
 
-/* Kinds counted when rows are dropped (kb->aq_summarized[i]). */
+/* Kinds counted when rows are dropped (kb->aq_dropped[i]). */
 static const char *const dropped_kind[] = {
 	"session_grant", "session_refuse", "connect_refused", "other",
 };
@@ -73,11 +73,11 @@ static void drop(struct kbd *kb, const char *event, const char *why)
 
 	for (i = 0; i < 3 && strcmp(event, dropped_kind[i]) != 0; i++)
 		;
-	kb->aq_summarized[i]++;
-	kb->cnt.audit_summarized++;
+	kb->aq_dropped[i]++;
+	kb->cnt.audit_dropped++;
 	if (log_ratelimited(&rl))
 		log_error("audit row '%s' dropped: %s (%llu dropped so far)", event, why,
-			  (unsigned long long)kb->cnt.audit_summarized);
+			  (unsigned long long)kb->cnt.audit_dropped);
 }
 
 /* Copy s (may be NULL or "") into *pos; NULL when empty. */
@@ -168,10 +168,10 @@ static bool write_overflow(struct kbd *kb, char *err)
 	for (size_t i = 0; i < 4; i++) {
 		char detail[96];
 
-		if (!kb->aq_summarized[i])
+		if (!kb->aq_dropped[i])
 			continue;
 		snprintf(detail, sizeof detail, "%llu %s rows dropped: audit queue full",
-			 (unsigned long long)kb->aq_summarized[i], dropped_kind[i]);
+			 (unsigned long long)kb->aq_dropped[i], dropped_kind[i]);
 		if (registry_audit_add(kb->reg, time(NULL), "audit_overflow", NULL, NULL,
 				       detail, err) != REG_OK)
 			return false;
@@ -222,7 +222,7 @@ static int write_batch(struct kbd *kb)
 	}
 	if (registry_commit(kb->reg, err) != REG_OK)
 		goto fail;
-	memset(kb->aq_summarized, 0, sizeof kb->aq_summarized);
+	memset(kb->aq_dropped, 0, sizeof kb->aq_dropped);
 	pop_written(kb, n);
 	return 0;
 fail:
@@ -243,7 +243,7 @@ static void discard_all(struct kbd *kb)
 		kb->aq_head = r->next;
 		if (r->event) {
 			events++;
-			kb->cnt.audit_summarized++;
+			kb->cnt.audit_dropped++;
 		} else {
 			seen++;
 		}
@@ -262,7 +262,7 @@ void audit_flush(struct kbd *kb, bool all)
 	int failures = 0;
 
 	for (size_t i = 0; i < 4; i++)
-		overflow |= kb->aq_summarized[i] != 0;
+		overflow |= kb->aq_dropped[i] != 0;
 	if (!kb->aq_head && !overflow)
 		return;
 	do {

@@ -46,7 +46,7 @@
 #define KBD_SWEEP_S 1.0			/* timeouts, session expiry */
 #define KBD_AUDIT_FLUSH_S 0.25		/* deferred audit rows */
 #define KBD_AUDIT_BUDGET_MS 20		/* max time per flush writing rows */
-#define KBD_AUDIT_QUEUE_MAX 8192	/* rows beyond are summarized */
+#define KBD_AUDIT_QUEUE_MAX 262144	/* queued audit rows; beyond, new events are dropped: counted, logged, recorded as audit_overflow rows */
 
 struct conn;
 
@@ -105,7 +105,7 @@ struct kbd_counters {
 	uint64_t protocol_errors, rate_limited, overflow;
 	uint64_t reloads, reload_failed, routes_updates;
 	uint64_t prefixes_dropped;	/* dir.c: did not fit CTL_MAX_PREFIXES */
-	uint64_t audit_rows, audit_summarized, db_errors;
+	uint64_t audit_rows, audit_dropped, db_errors;
 	uint64_t grant_latency_us_sum;	/* OFFER -> GRANT, for the mean */
 };
 
@@ -156,7 +156,7 @@ struct kbd {
 	/* audit queue (audit.c) */
 	struct audit_row *aq_head, *aq_tail;
 	size_t aq_len;
-	uint64_t aq_summarized[4];
+	uint64_t aq_dropped[4];
 	ev_timer audit_timer;
 
 	ev_signal sig_term, sig_int, sig_hup;

@@ -114,7 +114,7 @@ static size_t counters(const struct kbd *kb, struct counter *c)
 	C(routes_updates);
 	C(prefixes_dropped);
 	C(audit_rows);
-	C(audit_summarized);
+	C(audit_dropped);
 	C(db_errors);
 #undef C
 	return n;

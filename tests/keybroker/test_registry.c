@@ -1117,7 +1117,7 @@ Test(audit, every_queued_row_written_itemized, .init = setup, .fini = teardown, 
 		audit_flush(f.kb, false);
 	cr_assert_eq(f.kb->aq_len, 0);
 	cr_assert_eq(f.kb->cnt.audit_rows, AUDIT_N);
-	cr_assert_eq(f.kb->cnt.audit_summarized, 0);
+	cr_assert_eq(f.kb->cnt.audit_dropped, 0);
 	cr_assert_eq(f.kb->cnt.db_errors, 0);
 	cr_assert_not(f.node->last_seen_dirty);
 	cr_assert_eq(last_seen_of(f.r, "gw"), f.node->last_seen);
@@ -1173,14 +1173,14 @@ Test(audit, overflow_is_counted_and_recorded, .init = setup, .fini = teardown, .
 	audit_fixture_open(&f);
 	/* fill the queue to its cap (never reached at a load the registry
 	 * keeps up with), then 7 more rows */
-	while (f.kb->cnt.audit_summarized == 0 && queued < 2000000)
+	while (f.kb->cnt.audit_dropped == 0 && queued < 2000000)
 		audit_event(f.kb, "session_grant", "gw", NULL, "sid %d", queued++);
 	queued--;	/* the last one was dropped */
 	cr_assert_gt(queued, 100000, "queue capped at only %d rows", queued);
 	for (int i = 0; i < 6; i++)
 		audit_event(f.kb, "session_grant", "gw", NULL, "dropped %d", i);
 	audit_event(f.kb, "connect_refused", "x", NULL, "dropped");
-	cr_assert_eq(f.kb->cnt.audit_summarized, 8);
+	cr_assert_eq(f.kb->cnt.audit_dropped, 8);
 	cr_assert_eq(f.kb->aq_len, (size_t)queued);
 	/* last_seen is never dropped */
 	audit_last_seen(f.kb, f.node);
@@ -1196,6 +1196,6 @@ Test(audit, overflow_is_counted_and_recorded, .init = setup, .fini = teardown, .
 	cr_assert_str_eq(detail, "7 session_grant rows dropped: audit queue full;"
 			 "1 connect_refused rows dropped: audit queue full;");
 	for (int i = 0; i < 4; i++)
-		cr_assert_eq(f.kb->aq_summarized[i], 0, "counter %d not reset once recorded", i);
+		cr_assert_eq(f.kb->aq_dropped[i], 0, "counter %d not reset once recorded", i);
 	audit_fixture_close(&f);
 }
