@@ -238,9 +238,22 @@ static int link_info_cb(const struct nlmsghdr *nlh, void *data)
 	ifi = mnl_nlmsg_get_payload(nlh);
 	out->flags = ifi->ifi_flags;
 	mnl_attr_for_each(attr, nlh, sizeof *ifi) {
-		if (mnl_attr_get_type(attr) == IFLA_MTU &&
-		    mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
+		uint16_t type = mnl_attr_get_type(attr);
+
+		if (type == IFLA_MTU && mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
 			out->mtu = mnl_attr_get_u32(attr);
+		else if (type == IFLA_TXQLEN && mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
+			out->txqlen = mnl_attr_get_u32(attr);
+		else if (type == IFLA_STATS64 &&
+			 mnl_attr_get_payload_len(attr) >= sizeof(struct rtnl_link_stats64)) {
+			struct rtnl_link_stats64 st;
+
+			/* copy: the payload is only 4-byte aligned */
+			memcpy(&st, mnl_attr_get_payload(attr), sizeof st);
+			out->has_stats = true;
+			out->tx_dropped = st.tx_dropped;
+			out->rx_dropped = st.rx_dropped;
+		}
 	}
 	return 0;
 }
@@ -303,6 +316,20 @@ int nl_link_set_mtu(struct nl *nl, int ifindex, unsigned mtu, char err[static NL
 		return -1;
 	}
 	return link_set(nl, ifindex, -1, mtu, err);
+}
+
+int nl_link_set_txqlen(struct nl *nl, int ifindex, unsigned txqlen, char err[static NL_ERR_MAX])
+{
+	char buf[REQ_BUF], ext[EXTACK_MAX], d[IF_NAMESIZE + 16];
+	struct ifinfomsg *ifi;
+	struct nlmsghdr *nlh = link_msg(buf, RTM_NEWLINK, ifindex, &ifi);
+
+	mnl_attr_put_u32(nlh, IFLA_TXQLEN, txqlen);
+	if (transact(nl, nlh, NULL, NULL, ext) < 0) {
+		fail(err, errno, ext, "cannot set txqueuelen %u on %s", txqlen, ifdesc(ifindex, d));
+		return -1;
+	}
+	return 0;
 }
 
 int nl_link_del(struct nl *nl, int ifindex, char err[static NL_ERR_MAX])

@@ -45,6 +45,11 @@ void nl_close(struct nl *nl);
 struct nl_link_info {
 	unsigned mtu;
 	unsigned flags;		/* IFF_UP, IFF_POINTOPOINT, ... (ifi_flags) */
+	unsigned txqlen;	/* IFLA_TXQLEN: transmit queue length, packets */
+	bool has_stats;		/* IFLA_STATS64 was present: */
+	uint64_t tx_dropped;	/* packets the kernel dropped on transmit (for a
+				 * TUN: its queue to the reader was full) */
+	uint64_t rx_dropped;
 };
 int nl_link_get(struct nl *nl, int ifindex, struct nl_link_info *out,
 		char err[static NL_ERR_MAX]) __attribute__((warn_unused_result));
@@ -55,6 +60,10 @@ int nl_link_up(struct nl *nl, int ifindex, unsigned mtu, char err[static NL_ERR_
 int nl_link_down(struct nl *nl, int ifindex, char err[static NL_ERR_MAX]);
 /* Set the MTU only. No range check here: the kernel's answer is reported. */
 int nl_link_set_mtu(struct nl *nl, int ifindex, unsigned mtu, char err[static NL_ERR_MAX]);
+/* Set the transmit queue length (IFLA_TXQLEN, packets; the kernel accepts
+ * any u32, 0 included). For a TUN it bounds the packets waiting for the
+ * reader: beyond it the kernel drops them (tx_dropped). */
+int nl_link_set_txqlen(struct nl *nl, int ifindex, unsigned txqlen, char err[static NL_ERR_MAX]);
 /* Delete a link (RTM_DELLINK), e.g. a persistent TUN. */
 int nl_link_del(struct nl *nl, int ifindex, char err[static NL_ERR_MAX]);
 

@@ -85,6 +85,8 @@ struct tun {
 	bool link_changed;		/* we set MTU/up: restore old values */
 	unsigned old_mtu;
 	bool old_up;
+	bool txqlen_changed;		/* we set txqueuelen: restore old_txqlen */
+	unsigned old_txqlen;
 	size_t n_addrs;
 	struct tun_prefix addrs[TUN_MAX_ADDRS];
 	size_t n_routes;
@@ -164,6 +166,9 @@ int tun_set_offload(struct tun *t, unsigned tun_f, char err[static TUN_ERR_MAX])
 
 struct tun_config {
 	unsigned mtu;			/* 0 -> TUN_MTU_DEFAULT */
+	unsigned txqueuelen;		/* packets queued for our reader before the
+					 * kernel drops (tx_dropped); 0 -> leave the
+					 * device's (a new TUN has 500) */
 	size_t n_addrs;
 	struct tun_prefix addrs[TUN_MAX_ADDRS];	/* e.g. VIP 10.98.0.5/16 */
 	size_t n_routes;
@@ -172,7 +177,8 @@ struct tun_config {
 
 /*
  * Validate the whole config first (MTU range, families, prefix lengths,
- * host bits of routes, counts), then: set MTU and up; add each address
+ * host bits of routes, counts), then: set MTU and up; the txqueuelen
+ * (when not 0; restored by tun_unconfigure on an attached device); add each address
  * (IFA_F_NOPREFIXROUTE) and a route for its prefix (unless /32 or /128, or
  * already in routes); add each route. Everything added is recorded in t.
  * A route that already exists on this device is adopted (recorded, so
@@ -188,8 +194,8 @@ int tun_configure(struct tun *t, struct nl *nl, const struct tun_config *cfg,
 		  char err[static TUN_ERR_MAX]) __attribute__((warn_unused_result));
 
 /*
- * Remove what we added, newest first: routes, addresses, then restore MTU
- * and up/down state for an attached device (a created one is set down).
+ * Remove what we added, newest first: routes, addresses, then restore MTU,
+ * txqueuelen and up/down state for an attached device (a created one is set down).
  * Keeps going past failures (e.g. the device already vanished); returns 0
  * if everything went, -1 with the first error in err otherwise (err may be
  * NULL). Afterwards t records nothing. Idempotent; safe after SIGTERM.

@@ -238,8 +238,12 @@ int tun_unconfigure(struct tun *t, struct nl *nl, char *err)
 				else
 					t->mtu = t->old_mtu;
 			}
+			if (t->txqlen_changed && li.txqlen != t->old_txqlen &&
+			    nl_link_set_txqlen(nl, t->ifindex, t->old_txqlen, e1) < 0)
+				NOTE_FAIL();
 		}
 		t->link_changed = false;
+		t->txqlen_changed = false;
 	}
 #undef NOTE_FAIL
 	t->configured = false;
@@ -304,6 +308,12 @@ int tun_configure(struct tun *t, struct nl *nl, const struct tun_config *cfg,
 	if (nl_link_up(nl, t->ifindex, mtu, err) < 0)
 		goto rollback;
 	t->mtu = mtu;
+	if (cfg->txqueuelen && cfg->txqueuelen != li.txqlen) {
+		t->old_txqlen = li.txqlen;
+		t->txqlen_changed = true;
+		if (nl_link_set_txqlen(nl, t->ifindex, cfg->txqueuelen, err) < 0)
+			goto rollback;
+	}
 
 	/* 3. addresses (no kernel prefix route: we own the routes) */
 	for (size_t i = 0; i < cfg->n_addrs; i++) {

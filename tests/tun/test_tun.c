@@ -291,6 +291,62 @@ Test(tun, default_mtu_and_named_device)
 	nl_close(&nl);
 }
 
+Test(tun, txqueuelen_applied_read_back_and_restored)
+{
+	char err[TUN_ERR_MAX];
+	struct nl_link_info li;
+	struct tun_config c;
+	struct tun t;
+	struct nl nl;
+	int fd;
+
+	netns_enter();
+	/* a created device: 500 by default, ours when configured */
+	cr_assert_eq(tun_open(&t, "mvt-q", TUN_O_NONBLOCK, err), 0, "%s", err);
+	open_nl(&nl);
+	cr_assert(JQ("link show dev mvt-q", ".[0].txqlen == 500"), "kernel default changed?");
+	std_config(&c, 1400);
+	c.txqueuelen = 5000;
+	cr_assert_eq(tun_configure(&t, &nl, &c, err), 0, "%s", err);
+	cr_assert(JQ("link show dev mvt-q", ".[0].txqlen == 5000"));
+	cr_assert_eq(nl_link_get(&nl, t.ifindex, &li, err), 0, "%s", err);
+	cr_assert_eq(li.txqlen, 5000);
+	cr_assert(li.has_stats);
+	cr_assert_eq(li.tx_dropped, 0);
+	/* the queue to an idle reader overflows into tx_dropped, which
+	 * nl_link_get reports as `ip -s` does */
+	cr_assert_eq(nl_link_set_txqlen(&nl, t.ifindex, 4, err), 0, "%s", err);
+	cr_assert(JQ("link show dev mvt-q", ".[0].txqlen == 4"));
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	for (int i = 0; i < 20; i++)
+		send_udp(AF_INET, "10.200.0.1", 9, "overflow", fd);
+	close(fd);
+	cr_assert_eq(nl_link_get(&nl, t.ifindex, &li, err), 0, "%s", err);
+	cr_assert_geq(li.tx_dropped, 16, "tx_dropped %llu", (unsigned long long)li.tx_dropped);
+	cr_assert(JQ("-s link show dev mvt-q", ".[0].stats64.tx.dropped == %llu",
+		     (unsigned long long)li.tx_dropped));
+	cr_assert_eq(tun_unconfigure(&t, &nl, NULL), 0);
+	tun_close(&t);
+
+	/* an attached device gets its own value back */
+	cr_assert_eq(sh("ip tuntap add name mvtq0 mode tun && ip link set mvtq0 txqueuelen 321"), 0);
+	cr_assert_eq(tun_open(&t, "mvtq0", 0, err), 0, "%s", err);
+	std_config(&c, 1400);
+	c.txqueuelen = 7000;
+	cr_assert_eq(tun_configure(&t, &nl, &c, err), 0, "%s", err);
+	cr_assert(JQ("link show dev mvtq0", ".[0].txqlen == 7000"));
+	cr_assert_eq(tun_unconfigure(&t, &nl, err), 0, "%s", err);
+	cr_assert(JQ("link show dev mvtq0", ".[0].txqlen == 321"), "old txqueuelen restored");
+	/* 0: left alone */
+	std_config(&c, 1400);
+	cr_assert_eq(tun_configure(&t, &nl, &c, err), 0, "%s", err);
+	cr_assert(JQ("link show dev mvtq0", ".[0].txqlen == 321"));
+	cr_assert_eq(tun_unconfigure(&t, &nl, err), 0, "%s", err);
+	cr_assert_eq(nl_link_del(&nl, t.ifindex, err), 0, "%s", err);
+	tun_close(&t);
+	nl_close(&nl);
+}
+
 /* ---- packets --------------------------------------------------------------- */
 
 Test(tun, udp_from_socket_is_read_from_tun)
