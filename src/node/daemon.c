@@ -330,6 +330,7 @@ static int tun_setup(struct node *n, char *err, size_t errlen)
 	}
 	memset(&cfg, 0, sizeof cfg);
 	cfg.mtu = n->conf.mtu;
+	cfg.txqueuelen = n->conf.txqueuelen;
 	to_tun_prefix(&cfg.addrs[cfg.n_addrs++], &n->conf.vip4, n->conf.prefix4.len);
 	if (n->conf.has_vip6)
 		to_tun_prefix(&cfg.addrs[cfg.n_addrs++], &n->conf.vip6, n->conf.prefix6.len);
@@ -337,7 +338,8 @@ static int tun_setup(struct node *n, char *err, size_t errlen)
 		snprintf(err, errlen, "%s", terr);
 		return -1;
 	}
-	log_info("interface %s up, mtu %u", n->tun.ifname, n->conf.mtu);
+	log_info("interface %s up, mtu %u, txqueuelen %u", n->tun.ifname, n->conf.mtu,
+		 n->conf.txqueuelen);
 	return 0;
 }
 

@@ -15,6 +15,7 @@ void nodeconf_defaults(struct nodeconf *nc)
 	memset(nc, 0, sizeof *nc);
 	nc->listen_port = NODECONF_DEFAULT_PORT;
 	nc->mtu = NODECONF_DEFAULT_MTU;
+	nc->txqueuelen = NODECONF_DEFAULT_TXQLEN;
 	snprintf(nc->ifname, sizeof nc->ifname, "%s", NODECONF_DEFAULT_IFNAME);
 	nc->log_level = LOG_LVL_INFO;
 }
@@ -156,10 +157,10 @@ static const char *const level_names[] = { "error", "warning", "info", "debug" }
 /* Every section and key mavpn.conf may hold (nodeconf.h lists them). */
 static const struct {
 	const char *section;
-	const char *const keys[12];
+	const char *const keys[14];
 } known[] = {
 	{ "node", { "name", "vip", "vip6", "prefix", "prefix6", "listen_port", "mtu",
-		    "interface", "attach", "key_life", "log_level", NULL } },
+		    "txqueuelen", "interface", "attach", "key_life", "log_level", NULL } },
 	{ "broker", { "address", "name", NULL } },
 	{ "gateway", { "routes", "forward", NULL } },
 };
@@ -227,6 +228,8 @@ static int load(struct nodeconf *nc, const struct config *c, const char *path,
 		return -1;
 	nc->listen_port = (uint16_t)u;
 	if (get_u32(c, path, "node", "mtu", NODECONF_DEFAULT_MTU, 1280, 65535, &nc->mtu, err) ||
+	    get_u32(c, path, "node", "txqueuelen", NODECONF_DEFAULT_TXQLEN, 0, NODECONF_MAX_TXQLEN,
+		    &nc->txqueuelen, err) ||
 	    get_u32(c, path, "node", "key_life", 0, 0, 86400, &nc->key_life_s, err))
 		return -1;
 	v = config_get_str(c, "node", "interface", NODECONF_DEFAULT_IFNAME);
@@ -326,6 +329,8 @@ int nodeconf_format(const struct nodeconf *nc, char *out, size_t cap)
 	}
 	put(&o, "; UDP port of the data socket (0 = any)\nlisten_port = %u\n", nc->listen_port);
 	put(&o, "; tunnel MTU (1280..65535)\nmtu = %u\n", nc->mtu);
+	put(&o, "; TUN transmit queue in packets (0 = the kernel's 500)\ntxqueuelen = %u\n",
+	    nc->txqueuelen);
 	put(&o, "; TUN name or pattern; attach = yes uses an existing persistent TUN\n");
 	put(&o, "interface = %s\nattach = %s\n", nc->ifname, nc->attach ? "yes" : "no");
 	put(&o, "; session key life in seconds (0 = the broker's)\nkey_life = %u\n", nc->key_life_s);

@@ -196,6 +196,11 @@ int status_json(const struct node_status *s, char *out, size_t cap)
 	    ",\"rekeys\":%" PRIu64 ",\"refused\":%" PRIu64 ",\"revoked\":%" PRIu64 "}",
 	    s->sessions.initiated, s->sessions.accepted, s->sessions.rekeys, s->sessions.refused,
 	    s->sessions.revoked);
+	if (s->has_tun_stats)
+		put(&o, ",\"tun\":{\"txqueuelen\":%" PRIu32 ",\"tx_dropped\":%" PRIu64 "}",
+		    s->tun_txqueuelen, s->tun_tx_dropped);
+	else
+		put(&o, ",\"tun\":{\"txqueuelen\":null,\"tx_dropped\":null}");
 	put(&o, ",\"drops\":{");
 	for (unsigned r = 0; r < DROP_MAX; r++)
 		put(&o, "%s\"%s\":%" PRIu64, r ? "," : "", drop_names[r], s->drops[r]);
@@ -277,5 +282,8 @@ int status_text(const struct node_status *s, char *out, size_t cap)
 		if (s->drops[r])
 			put(&o, " %s=%" PRIu64, drop_names[r], s->drops[r]);
 	put(&o, "\n");
+	if (s->has_tun_stats)
+		put(&o, "tun: tx_dropped %" PRIu64 " (kernel drops before we read; txqueuelen %"
+		    PRIu32 ")\n", s->tun_tx_dropped, s->tun_txqueuelen);
 	return finish(&o);
 }

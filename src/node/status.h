@@ -103,6 +103,11 @@ struct node_status {
 	struct ctl_prefix own_routes[CTL_MAX_PREFIXES];
 	bool forward;
 	uint64_t drops[DROP_MAX];
+	/* the kernel's counters of the TUN (netlink IFLA_STATS64) */
+	bool has_tun_stats;
+	uint32_t tun_txqueuelen;
+	uint64_t tun_tx_dropped;	/* packets for us the kernel dropped: its
+					 * queue (txqueuelen) was full, we fell behind */
 	struct node_session_counters {
 		uint64_t initiated;	/* GRANTs installed */
 		uint64_t accepted;	/* OFFERs installed */

@@ -74,6 +74,18 @@ void node_status_fill(struct node *n, struct node_status *s)
 	memcpy(s->own_routes, n->own_routes, sizeof s->own_routes);
 	s->forward = n->conf.forward;
 	memcpy(s->drops, n->drops.count, sizeof s->drops);
+	if (n->nl.sock && n->tun.ifindex > 0) {
+		struct nl_link_info li;
+		char err[NL_ERR_MAX];
+
+		if (nl_link_get(&n->nl, n->tun.ifindex, &li, err) == 0 && li.has_stats) {
+			s->has_tun_stats = true;
+			s->tun_txqueuelen = li.txqlen;
+			s->tun_tx_dropped = li.tx_dropped;
+		} else {
+			log_debug("status: %s", err);
+		}
+	}
 	s->sessions = n->sessions;
 	router_for_each_peer(&n->rt, p) {
 		if (i >= STATUS_MAX_PEERS)

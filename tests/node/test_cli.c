@@ -435,6 +435,8 @@ static void node_up_fg(const char *extra)
 		_exit(127);
 	}
 	cr_assert(status_has("\"connected\":true", 10000), "node did not come up: %s", out);
+	/* the default txqueuelen is on the TUN, and its drop counter is read */
+	cr_assert(strstr(out, "\"tun\":{\"txqueuelen\":2000,\"tx_dropped\":0}"), "%s", out);
 }
 
 Test(daemon, sighup_keeps_the_command_line_log_level, .init = setup, .fini = up_teardown)

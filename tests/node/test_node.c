@@ -74,6 +74,7 @@ Test(nodeconf, minimal_file_gets_defaults)
 	cr_assert_not(nc.has_vip6);
 	cr_assert_eq(nc.listen_port, NODECONF_DEFAULT_PORT);
 	cr_assert_eq(nc.mtu, 1420);
+	cr_assert_eq(nc.txqueuelen, 2000);
 	cr_assert_str_eq(nc.ifname, "mavpn%d");
 	cr_assert_not(nc.attach);
 	cr_assert_eq(nc.key_life_s, 0);
@@ -92,7 +93,8 @@ Test(nodeconf, every_key)
 	cr_assert_eq(nodeconf_load(&nc, write_conf(
 		"[node]\nname = gw-1\nvip = 100.96.0.9\nvip6 = fd7a:6d76::9\n"
 		"prefix = 100.96.0.0/24\nprefix6 = fd7a:6d76::/64\nlisten_port = 0\n"
-		"mtu = 1280\ninterface = wg-x\nattach = yes\nkey_life = 3\nlog_level = debug\n"
+		"mtu = 1280\ntxqueuelen = 0\ninterface = wg-x\nattach = yes\nkey_life = 3\n"
+		"log_level = debug\n"
 		"[broker]\naddress = [2001:db8::1]:7443\nname = kb.example\n"
 		"[gateway]\nroutes = 10.200.0.0/24, 10.201.0.0/16 fd00:1::/64\nforward = yes\n"), err),
 		0, "%s", err);
@@ -100,6 +102,7 @@ Test(nodeconf, every_key)
 	cr_assert_str_eq(ctl_ip_fmt(&nc.vip6, a), "fd7a:6d76::9");
 	cr_assert_eq(nc.listen_port, 0);
 	cr_assert_eq(nc.mtu, 1280);
+	cr_assert_eq(nc.txqueuelen, 0);
 	cr_assert_str_eq(nc.ifname, "wg-x");
 	cr_assert(nc.attach);
 	cr_assert_eq(nc.key_life_s, 3);
@@ -140,6 +143,8 @@ static const struct {
 	/* 21 */ { BASE_NODE "vip6 = fd7a:6d77::9\nprefix6 = fd7a:6d76::/64\n" BASE_BROKER, "outside prefix6" },
 	/* 22 */ { "name = a\n" BASE_NODE BASE_BROKER, "mavpn.conf:1" },
 	/* 23 */ { BASE_NODE "key_life = -1\n" BASE_BROKER, "-1" },
+	/* 30 */ { BASE_NODE "txqueuelen = 1000001\n" BASE_BROKER, "txqueuelen = '1000001': must be between 0 and 1000000" },
+	/* 31 */ { BASE_NODE "txqueuelen = lots\n" BASE_BROKER, "'lots'" },
 	/* 24 */ { BASE_NODE "mut = 9000\n" BASE_BROKER, "mavpn.conf:5: unknown key 'mut' in [node]" },
 	/* 25 */ { BASE_NODE BASE_BROKER "\n[bogus]\nx = 1\n", "mavpn.conf:9: unknown section [bogus]" },
 	/* 26 */ { BASE_NODE BASE_BROKER "[bogus]\n", "unknown section [bogus]" },
@@ -198,6 +203,7 @@ Test(nodeconf, format_then_load_round_trip)
 	cr_assert_eq(ctl_prefix_parse(&a.prefix6, "fd7a:6d76::/64"), 0);
 	a.listen_port = 40000;
 	a.mtu = 1400;
+	a.txqueuelen = 12345;
 	a.key_life_s = 30;
 	cr_assert_eq(ctl_endpoint_parse(&a.broker, "172.31.77.2:7443"), 0);
 	snprintf(a.broker_name, sizeof a.broker_name, "keybroker");
@@ -210,6 +216,7 @@ Test(nodeconf, format_then_load_round_trip)
 	cr_assert_eq(b.prefix6.len, 64);
 	cr_assert_eq(b.listen_port, 40000);
 	cr_assert_eq(b.mtu, 1400);
+	cr_assert_eq(b.txqueuelen, 12345);
 	cr_assert_eq(b.key_life_s, 30);
 	cr_assert(b.forward);
 	cr_assert_str_eq(b.broker_name, "keybroker");
@@ -397,6 +404,24 @@ Test(status, disconnected_broker)
 	cr_assert_gt(status_text(&s, buf, sizeof buf), 0);
 	cr_assert(strstr(buf, "DISCONNECTED for 9s") != NULL, "%s", buf);
 	cr_assert(strstr(buf, "no peers") != NULL, "%s", buf);
+}
+
+Test(status, tun_tx_dropped)
+{
+	static struct node_status s;
+	static char buf[65536];
+
+	sample_status(&s);
+	cr_assert_gt(status_json(&s, buf, sizeof buf), 0);
+	cr_assert_str_eq(jq(buf, ".tun.tx_dropped"), "null", "unknown stays null");
+	s.has_tun_stats = true;
+	s.tun_txqueuelen = 5000;
+	s.tun_tx_dropped = 12345678901ull;
+	cr_assert_gt(status_json(&s, buf, sizeof buf), 0);
+	cr_assert_str_eq(jq(buf, ".tun.tx_dropped"), "12345678901");
+	cr_assert_str_eq(jq(buf, ".tun.txqueuelen"), "5000");
+	cr_assert_gt(status_text(&s, buf, sizeof buf), 0);
+	cr_assert(strstr(buf, "tun: tx_dropped 12345678901 ") != NULL, "%s", buf);
 }
 
 Test(status, revoked_broker_state)
