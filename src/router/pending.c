@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * pending.c - bounded FIFO of packets waiting for a session (contract in
- * pending.h). Singly linked, head = oldest; one allocation per packet.
+ * pending.h). Singly linked, head = oldest; one allocation per packet,
+ * wiped before it is freed (the packets are plaintext).
  */
 #include "router/pending.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#include "crypto/ct.h"
 
 void pending_init(struct pending_queue *q, uint32_t max_pkts, size_t max_bytes)
 {
@@ -42,13 +45,22 @@ static void append(struct pending_queue *q, struct pending_pkt *p)
 	q->bytes += p->len;
 }
 
+/* Queued packets are plaintext: zero them before the block is reused. */
+static void release(struct pending_pkt *p)
+{
+	if (!p)
+		return;
+	ct_wipe(p->data, p->len);
+	free(p);
+}
+
 /* Drop oldest packets until one of len bytes fits. Returns how many. */
 static int make_room(struct pending_queue *q, size_t len)
 {
 	int dropped = 0;
 
 	while (q->head && (q->count + 1 > q->max_pkts || q->bytes + len > q->max_bytes)) {
-		free(pop(q));
+		release(pop(q));
 		q->dropped++;
 		dropped++;
 	}
@@ -84,7 +96,7 @@ size_t pending_flush(struct pending_queue *q, pending_fn fn, void *ctx)
 	while ((p = pop(q)) != NULL) {
 		if (fn)
 			fn(ctx, p->data, p->len);
-		free(p);
+		release(p);
 		n++;
 	}
 	return n;
@@ -101,7 +113,7 @@ void pending_splice(struct pending_queue *dst, struct pending_queue *src)
 
 	while ((p = pop(src)) != NULL) {
 		if (p->len > dst->max_bytes || dst->max_pkts == 0) {
-			free(p);
+			release(p);
 			dst->dropped++;
 			continue;
 		}

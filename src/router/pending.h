@@ -9,6 +9,8 @@
  * one fits, and counts each drop. A packet longer than the byte bound is
  * itself dropped (counted). The queue is embedded by its owner (a peer or a
  * pending destination, see router.h); pending_clear() frees everything.
+ * The packets are plaintext: every one is zeroed (ct_wipe) before its block
+ * is freed, whether dropped, cleared, or handed out (after the callback).
  */
 #ifndef MAVPN_ROUTER_PENDING_H
 #define MAVPN_ROUTER_PENDING_H
