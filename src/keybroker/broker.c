@@ -37,6 +37,45 @@ uint32_t broker_routes_sig(const struct ctl_prefix *r, uint8_t n)
 	return h ^ n;
 }
 
+/*
+ * May a node's self-declared (HELLO) local endpoint be handed to its peers?
+ * Not when it would make them send to themselves or to many: loopback
+ * (also v4-mapped), unspecified, multicast, limited broadcast, IPv6
+ * link-local (needs a scope), or an address inside the overlay (the
+ * datagram would loop into the tunnel). An honest node never lists these
+ * (node ctl_client.c skips them); the observed endpoint is not affected.
+ */
+static bool v4_usable(const struct kbd *kb, const uint8_t a[4])
+{
+	struct ctl_ip ip;
+
+	if (a[0] == 0 || a[0] == 127 || a[0] >= 224)
+		return false;	/* this network, loopback, multicast, reserved, broadcast */
+	ctl_ip_from_v4(&ip, a);
+	return !ctl_prefix_contains(&kb->st.prefix4, &ip);
+}
+
+static bool endpoint_usable(const struct kbd *kb, const struct ctl_endpoint *e)
+{
+	static const uint8_t v4mapped[12] = { [10] = 0xff, [11] = 0xff };
+	static const uint8_t zero[15];
+	const uint8_t *a = e->ip.a;
+
+	if (e->port == 0)
+		return false;
+	if (e->ip.af == 4)
+		return v4_usable(kb, a);
+	if (e->ip.af != 6)
+		return false;
+	if (memcmp(a, v4mapped, sizeof v4mapped) == 0)
+		return v4_usable(kb, a + 12);	/* ::ffff:a.b.c.d judged as a.b.c.d */
+	if (memcmp(a, zero, sizeof zero) == 0 && a[15] <= 1)
+		return false;			/* :: and ::1 */
+	if (a[0] == 0xff || (a[0] == 0xfe && (a[1] & 0xc0) == 0x80))
+		return false;			/* multicast, link-local */
+	return !(kb->st.has_prefix6 && ctl_prefix_contains(&kb->st.prefix6, &e->ip));
+}
+
 int broker_hello(struct conn *c, const struct ctl_hello *h)
 {
 	struct kbd *kb = c->kb;
@@ -44,11 +83,20 @@ int broker_hello(struct conn *c, const struct ctl_hello *h)
 	struct ctl_msg m;
 	struct ctl_welcome *w = &m.u.welcome;
 	char ep[CTL_ADDRSTRLEN];
+	uint8_t max = h->n_endpoints > CTL_MAX_ENDPOINTS ? CTL_MAX_ENDPOINTS : h->n_endpoints;
 
 	c->data_port = h->data_port;
 	c->aead_mask = h->aead_mask;
-	c->n_endpoints = h->n_endpoints > CTL_MAX_ENDPOINTS ? CTL_MAX_ENDPOINTS : h->n_endpoints;
-	memcpy(c->endpoints, h->endpoints, c->n_endpoints * sizeof c->endpoints[0]);
+	c->n_endpoints = 0;
+	for (uint8_t i = 0; i < max; i++) {
+		if (endpoint_usable(kb, &h->endpoints[i])) {
+			c->endpoints[c->n_endpoints++] = h->endpoints[i];
+			continue;
+		}
+		kb->cnt.endpoints_dropped++;
+		log_debug("node %s: HELLO endpoint %s not handed to peers", n->name,
+			  ctl_endpoint_fmt(&h->endpoints[i], ep));
+	}
 	c->state = CONN_ACTIVE;
 	kb->n_active++;
 	kb->cnt.hellos++;

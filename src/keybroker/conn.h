@@ -72,7 +72,9 @@ void conn_shutdown(struct conn *c, uint16_t code, const char *fmt, ...)
 int conn_dispatch(struct conn *c, const struct ctl_msg *m);
 
 /* The node's endpoints for OFFER/GRANT: observed (TCP peer IP + data port)
- * first, then the HELLO ones not equal to it. Returns the count. */
+ * first, then the HELLO ones broker_hello() kept (never loopback, unspecified,
+ * multicast, broadcast, v6 link-local or overlay addresses) not equal to it.
+ * Returns the count. */
 uint8_t conn_endpoints(const struct conn *c, struct ctl_endpoint *out, uint8_t max);
 /* The observed endpoint (TCP peer IP + HELLO data port). */
 void conn_observed(const struct conn *c, struct ctl_endpoint *out);

@@ -105,6 +105,7 @@ struct kbd_counters {
 	uint64_t protocol_errors, rate_limited, overflow;
 	uint64_t reloads, reload_failed, routes_updates;
 	uint64_t prefixes_dropped;	/* dir.c: did not fit CTL_MAX_PREFIXES */
+	uint64_t endpoints_dropped;	/* broker.c: HELLO endpoint unusable (loopback, overlay...) */
 	uint64_t audit_rows, audit_dropped, db_errors;
 	uint64_t grant_latency_us_sum;	/* OFFER -> GRANT, for the mean */
 };

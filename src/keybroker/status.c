@@ -113,6 +113,7 @@ static size_t counters(const struct kbd *kb, struct counter *c)
 	C(reload_failed);
 	C(routes_updates);
 	C(prefixes_dropped);
+	C(endpoints_dropped);
 	C(audit_rows);
 	C(audit_dropped);
 	C(db_errors);
