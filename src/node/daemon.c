@@ -603,8 +603,8 @@ static int startup(struct node *n, const struct daemon_opts *o, char *err, size_
 	}
 	if (load_identity(n, err, errlen) != 0)
 		return -1;
-	n->txbuf = malloc(NODE_PKT_MAX);
-	n->rxbuf = malloc(NODE_PKT_MAX);
+	n->txbuf = malloc(NODE_BUF_SIZE);
+	n->rxbuf = malloc(NODE_BUF_SIZE);
 	if (!n->txbuf || !n->rxbuf) {
 		snprintf(err, errlen, "out of memory");
 		return -1;

@@ -54,6 +54,11 @@ struct channel;
 #define NODE_DIR_MAX 96		/* the CLI allows 80: DIR/control.sock fits sun_path */
 #define NODE_PATH_MAX (NODE_DIR_MAX + 32)
 #define NODE_PKT_MAX (DATA_HDR_LEN + DATA_MAX_PAYLOAD + DATA_TAG_LEN)
+/* Batching: up to NODE_BATCH packets per sendmmsg / recvmmsg, each in its
+ * own slot of NODE_PKT_SLOT bytes (NODE_PKT_MAX rounded up to 64). */
+#define NODE_BATCH 32
+#define NODE_PKT_SLOT ((NODE_PKT_MAX + 63u) & ~63u)
+#define NODE_BUF_SIZE ((size_t)NODE_BATCH * NODE_PKT_SLOT)
 
 enum broker_state {
 	BROKER_IDLE = 0,	/* waiting for the retry timer */
@@ -131,9 +136,19 @@ struct node {
 	ev_signal sig_term, sig_int, sig_hup, sig_pipe;
 	ev_timer tick;
 
-	/* one packet buffer each way; packets are handled one at a time */
-	uint8_t *txbuf;		/* NODE_PKT_MAX */
-	uint8_t *rxbuf;		/* NODE_PKT_MAX */
+	/* NODE_BATCH packet slots each way (NODE_BUF_SIZE bytes). Send: a
+	 * packet is sealed in place in slot tx_n; while tx_batching (one TUN
+	 * wakeup) sealed packets wait there and udp_flush() sends them all
+	 * with sendmmsg; otherwise each goes at once. Receive: recvmmsg fills
+	 * the slots, then each datagram is handled in turn. */
+	uint8_t *txbuf;
+	uint8_t *rxbuf;
+	bool tx_batching;
+	unsigned tx_n;
+	struct mmsghdr tx_msg[NODE_BATCH];
+	struct iovec tx_iov[NODE_BATCH];
+	struct sockaddr_storage tx_addr[NODE_BATCH];
+	const char *tx_name[NODE_BATCH];	/* peer names, for drop messages */
 	uint8_t icmpbuf[ICMP_OUT_MAX];
 };
 
@@ -172,8 +187,18 @@ void sessions_on_revoke(struct node *n, const struct ctl_revoke *rv);
 /* udp.c */
 int udp_open(struct node *n, char *err, size_t errlen);
 void udp_close(struct node *n);
-/* Send pkt to the peer's current endpoint; counts DROP_SEND_ERROR. */
+/* Send pkt to the peer's current endpoint; counts DROP_SEND_ERROR. While
+ * n->tx_batching and pkt is slot tx_n of txbuf, it is only queued (sent by
+ * udp_flush, at once when the batch is full). */
 bool udp_send_to_peer(struct node *n, struct peer *p, const uint8_t *pkt, size_t len);
+/* Send the queued batch (sendmmsg); a datagram the kernel refuses is
+ * counted as DROP_SEND_ERROR and the rest still go. */
+void udp_flush(struct node *n);
+/* The send slot the next packet is built in. */
+static inline uint8_t *node_tx_slot(struct node *n)
+{
+	return n->txbuf + (size_t)n->tx_n * NODE_PKT_SLOT;
+}
 
 /* send.c */
 void send_tun_readable(struct node *n);

@@ -120,18 +120,36 @@ void receive_packet(struct node *n, uint8_t *buf, size_t len,
 	}
 }
 
+/* Up to NODE_BATCH datagrams per recvmmsg, at most 64 per wakeup (the TUN
+ * gets its turn). */
 void receive_udp_readable(struct node *n)
 {
-	for (int i = 0; i < 64; i++) {
-		struct sockaddr_storage from;
-		socklen_t fl = sizeof from;
-		ssize_t k = recvfrom(n->udp_fd, n->rxbuf, NODE_PKT_MAX, 0, (struct sockaddr *)&from, &fl);
+	struct sockaddr_storage from[NODE_BATCH];
+	struct mmsghdr m[NODE_BATCH];
+	struct iovec iov[NODE_BATCH];
 
+	for (int round = 0; round < 64 / NODE_BATCH; round++) {
+		int k;
+
+		memset(m, 0, sizeof m);
+		for (unsigned i = 0; i < NODE_BATCH; i++) {
+			iov[i].iov_base = n->rxbuf + (size_t)i * NODE_PKT_SLOT;
+			iov[i].iov_len = NODE_PKT_MAX;
+			m[i].msg_hdr.msg_iov = &iov[i];
+			m[i].msg_hdr.msg_iovlen = 1;
+			m[i].msg_hdr.msg_name = &from[i];
+			m[i].msg_hdr.msg_namelen = sizeof from[i];
+		}
+		k = recvmmsg(n->udp_fd, m, NODE_BATCH, MSG_DONTWAIT, NULL);
 		if (k < 0) {
 			if (errno != EAGAIN && errno != EINTR)
-				log_warn_errno("recvfrom on the data socket");
+				log_warn_errno("recvmmsg on the data socket");
 			return;
 		}
-		receive_packet(n, n->rxbuf, (size_t)k, &from, fl);
+		for (int i = 0; i < k; i++)
+			receive_packet(n, iov[i].iov_base, m[i].msg_len, &from[i],
+				       m[i].msg_hdr.msg_namelen);
+		if (k < NODE_BATCH)
+			return;
 	}
 }

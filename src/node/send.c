@@ -4,8 +4,10 @@
  * seal and send : queue and ask the broker (SESSION_REQ). Also the rekey
  * decision, keepalives, queue flushes and ICMP answers for queued packets.
  *
- * Packets are read straight into n->txbuf + DATA_HDR_LEN so sealing works
- * in place (header in front, tag room behind).
+ * Packets are read straight into a send slot (node_tx_slot) + DATA_HDR_LEN
+ * so sealing works in place (header in front, tag room behind). One TUN
+ * wakeup reads until EAGAIN (at most 64 packets) and sends what it sealed
+ * with sendmmsg (udp_flush) in batches of up to NODE_BATCH.
  */
 #include <errno.h>
 #include <string.h>
@@ -87,8 +89,8 @@ bool send_plain_to_peer(struct node *n, struct peer *p, const uint8_t *pkt, size
 	}
 	if (len > DATA_MAX_PAYLOAD)
 		return false;
-	memmove(n->txbuf + DATA_HDR_LEN, pkt, len);
-	return seal_send(n, p, s, n->txbuf, len, now);
+	memmove(node_tx_slot(n) + DATA_HDR_LEN, pkt, len);
+	return seal_send(n, p, s, node_tx_slot(n), len, now);
 }
 
 bool send_keepalive(struct node *n, struct peer *p)
@@ -99,7 +101,7 @@ bool send_keepalive(struct node *n, struct peer *p)
 	if (!s)
 		return false;
 	log_debug("keepalive to %s", p->name);
-	return seal_send(n, p, s, n->txbuf, 0, now);
+	return seal_send(n, p, s, node_tx_slot(n), 0, now);
 }
 
 struct flush_ctx {
@@ -309,18 +311,22 @@ static void send_one(struct node *n, uint8_t *pkt, size_t len)
 
 void send_tun_readable(struct node *n)
 {
-	/* bounded batch per wakeup: the data socket gets its turn */
+	n->tx_batching = true;
+	/* bounded per wakeup: the data socket gets its turn */
 	for (int i = 0; i < 64; i++) {
-		uint8_t *pkt = n->txbuf + DATA_HDR_LEN;
+		uint8_t *pkt = node_tx_slot(n) + DATA_HDR_LEN;
 		ssize_t len = tun_read(&n->tun, pkt, DATA_MAX_PAYLOAD);
 
 		if (len < 0) {
 			if (errno != EAGAIN && errno != EINTR)
 				log_warn_errno("read from %s", n->tun.ifname);
-			return;
+			break;
 		}
 		if (len == 0)
-			return;
+			break;
+		/* sealed and queued: the slot advanced; otherwise it is reused */
 		send_one(n, pkt, (size_t)len);
 	}
+	udp_flush(n);
+	n->tx_batching = false;
 }

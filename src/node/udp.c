@@ -97,6 +97,46 @@ void udp_close(struct node *n)
 	n->udp_fd = -1;
 }
 
+void udp_flush(struct node *n)
+{
+	unsigned off = 0;
+
+	while (off < n->tx_n) {
+		int r = sendmmsg(n->udp_fd, n->tx_msg + off, n->tx_n - off, MSG_DONTWAIT);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			/* the first unsent datagram failed: count it, go on */
+			node_drop(&n->drops, DROP_SEND_ERROR, "sendto %s: %s", n->tx_name[off],
+				  strerror(r < 0 ? errno : EIO));
+			off++;
+			continue;
+		}
+		off += (unsigned)r;
+	}
+	n->tx_n = 0;
+}
+
+/* Queue slot tx_n (holding pkt) for udp_flush. */
+static void batch_add(struct node *n, struct peer *p, const uint8_t *pkt, size_t len)
+{
+	unsigned i = n->tx_n;
+	struct msghdr *h = &n->tx_msg[i].msg_hdr;
+
+	memcpy(&n->tx_addr[i], &p->endpoint, sizeof n->tx_addr[i]);
+	memset(h, 0, sizeof *h);
+	h->msg_namelen = sockaddr_for_socket(&n->tx_addr[i], p->endpoint_len, n->udp_family);
+	h->msg_name = &n->tx_addr[i];
+	n->tx_iov[i].iov_base = (void *)pkt;
+	n->tx_iov[i].iov_len = len;
+	h->msg_iov = &n->tx_iov[i];
+	h->msg_iovlen = 1;
+	n->tx_name[i] = p->name;
+	if (++n->tx_n == NODE_BATCH)
+		udp_flush(n);
+}
+
 bool udp_send_to_peer(struct node *n, struct peer *p, const uint8_t *pkt, size_t len)
 {
 	struct sockaddr_storage ss;
@@ -105,6 +145,10 @@ bool udp_send_to_peer(struct node *n, struct peer *p, const uint8_t *pkt, size_t
 	if (p->endpoint_len == 0) {
 		node_drop(&n->drops, DROP_SEND_ERROR, "no endpoint known for %s", p->name);
 		return false;
+	}
+	if (n->tx_batching && pkt == node_tx_slot(n)) {
+		batch_add(n, p, pkt, len);
+		return true;
 	}
 	memcpy(&ss, &p->endpoint, sizeof ss);
 	sl = sockaddr_for_socket(&ss, p->endpoint_len, n->udp_family);

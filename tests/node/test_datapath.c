@@ -2,7 +2,7 @@
 /*
  * test_datapath.c - the node's send and receive paths end to end, without a
  * TUN or a broker: two struct node (alpha, beta) whose "TUN" is one end of
- * an AF_UNIX datagram socketpair and whose data sockets are real UDP
+ * an AF_UNIX seqpacket socketpair and whose data sockets are real UDP
  * sockets on 127.0.0.1; the test plays the broker by handing OFFER, GRANT,
  * REFUSE and REVOKE to the node's handlers and catching SESSION_REQ and
  * ACCEPT through the ctl_sink hook.
@@ -69,10 +69,12 @@ static void tnode_init(struct tnode *t, const char *name, const char *vip)
 	cr_assert_eq(router_init(&t->n.rt, NULL), 0);
 	t->n.rt_ready = true;
 	t->n.ctl_sink = sink;
-	t->n.txbuf = malloc(NODE_PKT_MAX);
-	t->n.rxbuf = malloc(NODE_PKT_MAX);
+	t->n.txbuf = malloc(NODE_BUF_SIZE);
+	t->n.rxbuf = malloc(NODE_BUF_SIZE);
 	cr_assert(t->n.txbuf && t->n.rxbuf);
-	cr_assert_eq(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0, sp), 0);
+	/* seqpacket: message boundaries like a TUN, and no 10-datagram
+	 * queue limit (net.unix.max_dgram_qlen) for the batch test */
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sp), 0);
 	t->n.tun.fd = sp[0];
 	t->tun_peer = sp[1];
 	snprintf(t->n.tun.ifname, sizeof t->n.tun.ifname, "fake-%s", name);
@@ -478,4 +480,39 @@ Test(datapath, no_route_answers_icmp_net_unreachable)
 	cr_assert_eq(A.sent, 1);
 	cr_assert_eq(A.last.type, CTL_SESSION_REQ);
 	cr_assert_eq(A.n.drops.count[DROP_NO_ROUTE], 1);
+}
+
+Test(datapath, batch_of_many_packets_in_order)
+{
+	enum { N = 45 };	/* more than NODE_BATCH: two sendmmsg, two recvmmsg */
+	uint8_t pkt[N][200], out[400];
+	struct peer *pa;
+	uint64_t tx0;
+
+	establish();
+	pa = router_peer_by_name(&A.n.rt, "beta");
+	tx0 = pa->ctr.tx_packets;
+	for (int i = 0; i < N; i++) {
+		size_t len = make_pkt(pkt[i], "100.96.0.2", "100.96.0.3", (uint8_t)i, 60 + (size_t)i);
+
+		cr_assert_eq(write(A.tun_peer, pkt[i], len), (ssize_t)len);
+	}
+	send_tun_readable(&A.n);	/* one wakeup reads them all */
+	cr_assert_eq(A.n.tx_n, 0, "batch left unsent");
+	cr_assert_not(A.n.tx_batching);
+	cr_assert_eq(pa->ctr.tx_packets - tx0, N);
+	udp_wait(&B);
+	receive_udp_readable(&B.n);
+	for (int i = 0; i < N; i++) {
+		ssize_t k = tun_out(&B, out, sizeof out);
+
+		if (k == 0) {	/* the rest arrived after the first recvmmsg */
+			receive_udp_readable(&B.n);
+			k = tun_out(&B, out, sizeof out);
+		}
+		cr_assert_eq(k, 60 + i, "packet %d: %zd bytes", i, k);
+		cr_assert_eq(memcmp(out, pkt[i], (size_t)k), 0, "packet %d differs", i);
+	}
+	for (int r = 0; r < DROP_MAX; r++)
+		cr_assert_eq(B.n.drops.count[r], 0, "drop %s", drop_reason_name(r));
 }
