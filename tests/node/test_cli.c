@@ -10,8 +10,10 @@
  * revoked while up stops reconnecting (status broker.state "revoked"),
  * logs it once, and exits 4 when stopped; `up` of a revoked node exits 4.
  */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -210,12 +212,28 @@ static int kb(const char *args)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-/* init + run a broker in tmpdir/kb, listening on 127.0.0.1:PORT (from pid). */
+/* A TCP port on 127.0.0.1 that nothing uses right now (bind to port 0). */
+static int free_port(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t sl = sizeof sa;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	cr_assert_geq(fd, 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+	port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
+/* init + run a broker in tmpdir/kb, listening on 127.0.0.1:PORT (free_port). */
 static void kb_start(void)
 {
 	char args[512], path[256], logp[256];
 
-	snprintf(kb_listen, sizeof kb_listen, "127.0.0.1:%d", 41000 + (int)(getpid() % 19000));
+	snprintf(kb_listen, sizeof kb_listen, "127.0.0.1:%d", free_port());
 	snprintf(args, sizeof args, "init -d %s/kb --listen %s --prefix 100.96.0.0/24", tmpdir,
 		 kb_listen);
 	cr_assert_eq(kb(args), 0, "%s", out);
