@@ -294,8 +294,10 @@ static bool rate_ok(struct conn *c)
 	uint64_t b = c->bucket + add;
 
 	c->bucket_ms = now;
-	if (b > (uint64_t)KBD_RATE_BURST * 1000)
+	if (b >= (uint64_t)KBD_RATE_BURST * 1000) {
 		b = (uint64_t)KBD_RATE_BURST * 1000;
+		c->strikes = 0;	/* a full bucket forgives past bursts */
+	}
 	if (b < 1000) {
 		c->bucket = (uint32_t)b;
 		return false;

@@ -1015,3 +1015,30 @@ Test(kbd, reload_during_offer_tells_both)
 	tnode_free(&a);
 	tnode_free(&b);
 }
+
+/* The daemon holds the CA key: it must never write a core file. */
+Test(kbd, no_core_dumps)
+{
+	char path[64], line[256];
+	bool seen = false;
+	FILE *f;
+
+	fix_init(&F, NULL);
+	fix_start(&F);
+	snprintf(path, sizeof path, "/proc/%d/limits", (int)F.pid);
+	f = fopen(path, "r");
+	cr_assert(f, "%s", path);
+	while (fgets(line, sizeof line, f)) {
+		char soft[32], hard[32];
+
+		if (strncmp(line, "Max core file size", 18) == 0) {
+			seen = true;
+			/* soft AND hard limit 0: the daemon cannot raise it again */
+			cr_assert_eq(sscanf(line + 18, "%31s %31s", soft, hard), 2, "%s", line);
+			cr_assert_str_eq(soft, "0", "%s", line);
+			cr_assert_str_eq(hard, "0", "%s", line);
+		}
+	}
+	fclose(f);
+	cr_assert(seen);
+}
