@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -195,6 +197,25 @@ static char *read_file(const char *dir, const char *name, size_t *len, char *err
 	return buf;
 }
 
+/* The identity key must not be readable by anyone but its owner. */
+static int key_private(const char *dir, char *err, size_t errlen)
+{
+	char path[NODE_PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof path, "%s/%s", dir, NODE_KEY_FILE);
+	if (stat(path, &st) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (st.st_mode & 077) {
+		snprintf(err, errlen, "%s: mode %04o lets others read the node's private key; "
+			 "run: chmod 600 %s", path, (unsigned)(st.st_mode & 07777), path);
+		return -1;
+	}
+	return 0;
+}
+
 static int load_identity(struct node *n, char *err, size_t errlen)
 {
 	uint8_t cert[PKI_CERT_MAX], ca[PKI_CERT_MAX];
@@ -223,6 +244,8 @@ static int load_identity(struct node *n, char *err, size_t errlen)
 		snprintf(err, errlen, "%s/%s: no certificate", n->dir, NODE_CA_FILE);
 		return -1;
 	}
+	if (key_private(n->dir, err, errlen) != 0)
+		return -1;
 	pem = read_file(n->dir, NODE_KEY_FILE, &len, err, errlen);
 	if (!pem)
 		return -1;
@@ -642,6 +665,17 @@ static int startup(struct node *n, const struct daemon_opts *o, char *err, size_
 	return 0;
 }
 
+/* Session keys and the node key must not reach disk through a core file. */
+static void no_core_dumps(void)
+{
+	struct rlimit rl = { 0, 0 };
+
+	if (setrlimit(RLIMIT_CORE, &rl) < 0)
+		log_warn_errno("cannot disable core dumps (RLIMIT_CORE)");
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		log_warn_errno("cannot mark the process non-dumpable");
+}
+
 int node_daemon_run(const struct daemon_opts *o)
 {
 	static struct node node;
@@ -649,6 +683,7 @@ int node_daemon_run(const struct daemon_opts *o)
 	char err[1024];
 
 	memset(n, 0, sizeof *n);
+	no_core_dumps();	/* before the node key and session keys exist */
 	n->loop = ev_default_loop(EVFLAG_AUTO);
 	if (!n->loop) {
 		log_error("cannot create the event loop");

@@ -397,11 +397,18 @@ int node_enroll(const struct enroll_opts *o, char *name_out, char *vip_out,
 	if (exchange(ch, &req, &rep, deadline, err))
 		goto out;
 	if (rep.m.type == CTL_ERROR) {
-		const char *code = ctl_code_name((enum ctl_code)rep.m.u.error.code);
-		bool extra = rep.m.u.error.reason[0] && strcmp(code, rep.m.u.error.reason) != 0;
+		enum ctl_code c = (enum ctl_code)rep.m.u.error.code;
+		const char *code = ctl_code_name(c);
+		const char *why = rep.m.u.error.reason;
+		bool extra = why[0] && strcmp(code, why) != 0;
+		/* Token refusals: the broker's text completes the label ("unknown
+		 * token: mistyped, ..."). Otherwise its text says it all ("overlay
+		 * prefix 10.0.0.0/30 is full"), and a generic label would mislead. */
+		bool label = !extra || c == CTL_CODE_TOKEN_UNKNOWN || c == CTL_CODE_TOKEN_USED ||
+			     c == CTL_CODE_TOKEN_EXPIRED;
 
-		fail(err, "broker refused the enrollment: %s%s%s", code, extra ? ": " : "",
-		     extra ? rep.m.u.error.reason : "");
+		fail(err, "broker refused the enrollment: %s%s%s", label ? code : "",
+		     label && extra ? ": " : "", extra ? why : "");
 		goto out;
 	}
 	if (rep.m.type != CTL_ENROLL_OK) {

@@ -228,14 +228,16 @@ static int free_port(void)
 	return port;
 }
 
+static const char *kb_prefix = "100.96.0.0/24";
+
 /* init + run a broker in tmpdir/kb, listening on 127.0.0.1:PORT (free_port). */
 static void kb_start(void)
 {
 	char args[512], path[256], logp[256];
 
 	snprintf(kb_listen, sizeof kb_listen, "127.0.0.1:%d", free_port());
-	snprintf(args, sizeof args, "init -d %s/kb --listen %s --prefix 100.96.0.0/24", tmpdir,
-		 kb_listen);
+	snprintf(args, sizeof args, "init -d %s/kb --listen %s --prefix %s", tmpdir,
+		 kb_listen, kb_prefix);
 	cr_assert_eq(kb(args), 0, "%s", out);
 	snprintf(logp, sizeof logp, "%s/kb.log", tmpdir);
 	snprintf(path, sizeof path, "%s/kb", tmpdir);
@@ -514,4 +516,38 @@ Test(daemon, revoked_node_stops_reconnecting_and_exits_4, .init = setup, .fini =
 	cr_assert(strstr(out, "refused the node: revoked") && strstr(out, "enroll again"), "%s", out);
 	snprintf(args, sizeof args, "up -f -d %s --timeout 10", node_dir);
 	cr_assert_eq(run(args), 4, "%s", out);
+}
+
+/* A node key others can read is refused before anything is set up. */
+Test(cli, up_refuses_a_readable_key, .init = setup, .fini = kb_teardown)
+{
+	char tok[TOKEN_STR_MAX], args[700], path[256];
+
+	kb_start();
+	kb_token("alpha", tok);
+	snprintf(args, sizeof args, "enroll -d %s/n --broker %s --token %s", tmpdir, kb_listen, tok);
+	cr_assert_eq(run(args), 0, "%s", out);
+	snprintf(path, sizeof path, "%s/n/node.key", tmpdir);
+	cr_assert_eq(chmod(path, 0644), 0);
+	snprintf(args, sizeof args, "up -f -d %s/n", tmpdir);
+	cr_assert_eq(run(args), 1, "%s", out);
+	cr_assert(strstr(out, "mode 0644") && strstr(out, "chmod 600"), "%s", out);
+}
+
+/* A refusal with its own text is shown as such, not under a generic label. */
+Test(cli, enroll_full_pool_message, .init = setup, .fini = kb_teardown)
+{
+	char tok[TOKEN_STR_MAX], args[700];
+
+	kb_prefix = "100.96.0.0/30";	/* room for exactly one node */
+	kb_start();
+	kb_token("alpha", tok);
+	snprintf(args, sizeof args, "enroll -d %s/a --broker %s --token %s", tmpdir, kb_listen, tok);
+	cr_assert_eq(run(args), 0, "%s", out);
+	kb_token("beta", tok);
+	snprintf(args, sizeof args, "enroll -d %s/b --broker %s --token %s", tmpdir, kb_listen, tok);
+	cr_assert_eq(run(args), 1, "%s", out);
+	cr_assert(strstr(out, "broker refused the enrollment: overlay prefix 100.96.0.0/30 is full"),
+		  "%s", out);
+	cr_assert_null(strstr(out, "limit reached"), "%s", out);
 }
