@@ -28,6 +28,7 @@ kill $IP 2>/dev/null; wait $IP 2>/dev/null
 
 sleep 3
 [ "$(lab_json beta '.broker.connected')" = false ] || lab_fail "revoked beta is connected to the broker"
+[ "$(lab_json beta '.broker.state')" = revoked ] || lab_fail "beta does not know it was revoked"
 grep -qi 'revoked' "$LAB_DIR/kb.log" || lab_fail "broker log does not mention the revocation"
 nsx kb "$KEYBROKER" node list -d "$LAB_DIR/kb" --all --json | jq -e '.[] | select(.name=="beta") | .revoked' >/dev/null \
 	|| lab_fail "node list does not show beta revoked"
