@@ -550,8 +550,23 @@ int main(int argc, char **argv)
 		close(fd);
 	}
 	snprintf(listen, sizeof listen, "127.0.0.1:%u", port);
-	if (kbstate_init(dir, listen, "10.64.0.0/16", NULL, NULL, err) < 0 ||
-	    kbstate_load(dir, &st, err) < 0)
+	if (kbstate_init(dir, listen, "10.64.0.0/16", NULL, NULL, err) < 0)
+		die(err);
+	{
+		/* all N nodes come from 127.0.0.1 with up to -c handshakes in
+		 * flight: raise the per-address limit on unauthenticated
+		 * connections (keybroker.conf unauth_per_ip, default 32) */
+		char conf[sizeof dir + 32];
+		FILE *fp;
+
+		snprintf(conf, sizeof conf, "%s/%s", dir, KBSTATE_CONF);
+		fp = fopen(conf, "a");
+		if (!fp || fprintf(fp, "unauth_per_ip = %u\n",
+				   conc < KBSTATE_MAX_UNAUTH_PER_IP ? conc : KBSTATE_MAX_UNAUTH_PER_IP) < 0 ||
+		    fclose(fp) != 0)
+			die("cannot write unauth_per_ip to keybroker.conf");
+	}
+	if (kbstate_load(dir, &st, err) < 0)
 		die(err);
 	fprintf(stderr, "broker-load: creating %u nodes in %s (registry API shortcut)\n",
 		n_nodes, dir);

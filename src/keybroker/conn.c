@@ -14,8 +14,130 @@
 #include "channel/channel.h"
 #include "common/log.h"
 #include "crypto/ct.h"
+#include "crypto/rand.h"
 #include "keybroker/broker.h"
 #include "keybroker/registry.h"
+
+/* ---- unauthenticated connections per source address (kbd.h) ---------- */
+
+struct uaddr {
+	struct hlink l;		/* in kb->unauth_by_ip */
+	uint8_t af;		/* 4 or 6 */
+	uint8_t a[8];		/* IPv4 address, or the IPv6 /64 */
+	uint32_t n;		/* unauthenticated conns from there (> 0) */
+};
+
+/* The peer decides its address (and a /64 holds many), so the table key is
+ * the address mixed with a per-daemon random seed (a bijective 64-bit
+ * finalizer): colliding chains cannot be aimed at without the seed. The
+ * table never holds more than conn_cap / KBD_UNAUTH_CAP_DIV entries. */
+static uint64_t ua_key(struct kbd *kb, uint8_t af, const uint8_t a[8])
+{
+	uint64_t x = 0;
+
+	if (!kb->unauth_seeded) {
+		if (rand_bytes(&kb->unauth_seed, sizeof kb->unauth_seed) < 0)
+			kb->unauth_seed = 0x9e3779b97f4a7c15ull;	/* still correct */
+		kb->unauth_seeded = true;
+	}
+	for (int i = 0; i < 8; i++)
+		x = x << 8 | a[i];
+	x ^= kb->unauth_seed ^ (af == 6);	/* v4 a.b.c.d vs v6 a.b.c.d:: */
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	x ^= x >> 33;
+	return x;
+}
+
+static void ua_addr(const struct ctl_ip *ip, uint8_t *af, uint8_t a[8])
+{
+	memset(a, 0, 8);
+	*af = ip->af == 6 ? 6 : 4;
+	memcpy(a, ip->a, *af == 6 ? 8 : 4);
+}
+
+static size_t ua_cap(const struct kbd *kb)
+{
+	size_t cap = kb->conn_cap / KBD_UNAUTH_CAP_DIV;
+
+	return cap ? cap : 1;
+}
+
+static uint32_t ua_per_ip(const struct kbd *kb)
+{
+	return kb->st.unauth_per_ip ? kb->st.unauth_per_ip : KBD_UNAUTH_PER_IP;
+}
+
+/* Count c as unauthenticated: 0, or -1 when a limit says no (counted,
+ * logged rate-limited). */
+static int ua_take(struct kbd *kb, struct conn *c)
+{
+	static struct log_ratelimit rl_ip, rl_cap;
+	char peer[CTL_ADDRSTRLEN];
+	struct uaddr *u = NULL;
+	struct hlink *l;
+	uint8_t af, a[8];
+	uint64_t key;
+
+	if (kb->n_unauth >= ua_cap(kb)) {
+		kb->cnt.unauth_cap_refused++;
+		if (log_ratelimited(&rl_cap))
+			log_warn("refused %s: %zu connections are not authenticated yet "
+				 "(cap %zu)", ctl_endpoint_fmt(&c->peer, peer), kb->n_unauth,
+				 ua_cap(kb));
+		return -1;
+	}
+	ua_addr(&c->peer.ip, &af, a);
+	key = ua_key(kb, af, a);
+	for (l = htab_find(&kb->unauth_by_ip, key); l; l = htab_next(l)) {
+		struct uaddr *x = container_of(l, struct uaddr, l);
+
+		if (x->af == af && memcmp(x->a, a, sizeof x->a) == 0) {
+			u = x;
+			break;
+		}
+	}
+	if (u && u->n >= ua_per_ip(kb)) {
+		kb->cnt.unauth_per_ip_refused++;
+		if (log_ratelimited(&rl_ip))
+			log_warn("refused %s: %u connections from there are not "
+				 "authenticated yet (unauth_per_ip %u)",
+				 ctl_endpoint_fmt(&c->peer, peer), u->n, ua_per_ip(kb));
+		return -1;
+	}
+	if (!u) {
+		u = calloc(1, sizeof *u);
+		if (!u || htab_add(&kb->unauth_by_ip, &u->l, key) < 0) {
+			free(u);
+			log_error("out of memory for a new connection");
+			return -1;
+		}
+		u->af = af;
+		memcpy(u->a, a, sizeof u->a);
+	}
+	u->n++;
+	kb->n_unauth++;
+	c->ua = u;
+	return 0;
+}
+
+/* c no longer counts as unauthenticated (authenticated, or freed). */
+static void ua_release(struct conn *c)
+{
+	struct kbd *kb = c->kb;
+	struct uaddr *u = c->ua;
+
+	if (!u)
+		return;
+	c->ua = NULL;
+	kb->n_unauth--;
+	if (--u->n == 0) {
+		htab_del(&kb->unauth_by_ip, &u->l);
+		free(u);
+	}
+}
 
 static void kick(struct conn *c)
 {
@@ -79,6 +201,7 @@ static void destroy(struct conn *c)
 		kb->cnt.handshake_failed++;
 	detach(c);
 	unkick(c);
+	ua_release(c);
 	if (c->ch) {
 		ev_io_stop(kb->loop, &c->io);
 		log_debug("conn %llu closed: %s", (unsigned long long)c->id,
@@ -262,6 +385,7 @@ ok:
 	n->conn = c;
 	c->node = n;
 	c->state = CONN_AUTHED;
+	ua_release(c);
 	return 0;
 }
 
@@ -439,8 +563,21 @@ void conn_accept(struct kbd *kb, int fd, const struct ctl_endpoint *peer)
 		return;
 	}
 	c = calloc(1, sizeof *c);
-	t = c ? tls_server_new(kb->creds, false) : NULL;
+	if (!c) {
+		close(fd);
+		log_error("out of memory for a new connection");
+		return;
+	}
+	c->kb = kb;
+	c->peer = *peer;
+	if (ua_take(kb, c) < 0) {
+		free(c);
+		close(fd);
+		return;
+	}
+	t = tls_server_new(kb->creds, false);
 	if (!t) {
+		ua_release(c);
 		free(c);
 		close(fd);
 		log_error("out of memory for a new connection");
@@ -450,13 +587,12 @@ void conn_accept(struct kbd *kb, int fd, const struct ctl_endpoint *peer)
 	if (!c->ch) {
 		tls_free(t);
 		close(fd);
+		ua_release(c);
 		free(c);
 		log_error("out of memory for a new channel");
 		return;
 	}
-	c->kb = kb;
 	c->id = ++kb->next_conn_id;
-	c->peer = *peer;
 	c->since_ms = c->last_rx_ms = c->bucket_ms = kbd_now_ms(kb);
 	c->since_unix = time(NULL);
 	c->bucket = KBD_RATE_BURST * 1000;
@@ -522,6 +658,7 @@ void conn_free_all(struct kbd *kb)
 		c->state = CONN_CLOSING;
 		destroy(c);
 	}
+	htab_free(&kb->unauth_by_ip);	/* every slot went with its conn */
 }
 
 struct conn *conn_new_test(struct kbd *kb, struct kbnode *node, enum conn_state st)

@@ -16,6 +16,9 @@
  * A conn owns its channel (and so its fd and TLS state) and its ev_io. It is
  * freed only by conn_io() (after its own channel reports closed) or by the
  * sweep, never while its channel is delivering a frame.
+ * Unauthenticated (HANDSHAKE, ENROLL, and CLOSING reached from them) the
+ * conn holds a slot of its source address (ua, see KBD_UNAUTH_PER_IP in
+ * kbd.h); the slot is given back when it becomes AUTHED or is freed.
  * Memory: sizeof(struct conn) + channel_mem() (TLS included).
  */
 #ifndef MAVPN_KEYBROKER_CONN_H
@@ -25,6 +28,8 @@
 #include <stdint.h>
 
 #include "keybroker/kbd.h"
+
+struct uaddr;
 
 enum conn_state { CONN_HANDSHAKE, CONN_ENROLL, CONN_AUTHED, CONN_ACTIVE, CONN_CLOSING };
 
@@ -45,6 +50,7 @@ struct conn {
 	uint8_t state;			/* enum conn_state */
 	bool kicked, in_io, dead;
 	struct ctl_endpoint peer;	/* TCP peer */
+	struct uaddr *ua;		/* unauthenticated slot (conn.c), or NULL */
 	/* from HELLO */
 	uint32_t aead_mask;
 	uint16_t data_port;
@@ -53,7 +59,9 @@ struct conn {
 	uint32_t routes_sig;		/* of the routes last sent */
 };
 
-/* Take a freshly accepted non-blocking fd (closed on failure). */
+/* Take a freshly accepted non-blocking fd (closed on failure, or at once
+ * when the connection cap or an unauthenticated limit is reached: counted
+ * in conn_cap_refused / unauth_cap_refused / unauth_per_ip_refused). */
 void conn_accept(struct kbd *kb, int fd, const struct ctl_endpoint *peer);
 
 /* Queue a frame; the channel is pumped from the loop's prepare watcher.

@@ -37,6 +37,25 @@
 #define KBD_CLOSE_LINGER_MS 2000	/* graceful close, then hard close */
 #define KBD_OFFER_TIMEOUT_S 3.0		/* OFFER -> ACCEPT */
 #define KBD_MAX_CONNS 20000		/* connection cap (also bounded by fds) */
+/*
+ * Unauthenticated connections (TLS handshake in progress, or TLS done without
+ * a client certificate and not enrolled yet; also while such a connection
+ * lingers closing) cost an ECDHE+ECDSA handshake and ~24 KB each and may sit
+ * for KBD_HANDSHAKE_TIMEOUT_MS + KBD_ENROLL_TIMEOUT_MS. So that one host
+ * cannot fill the connection cap with them:
+ *   - at most kbstate.unauth_per_ip (keybroker.conf key unauth_per_ip,
+ *     default KBD_UNAUTH_PER_IP) per source address (IPv4 address, or IPv6
+ *     /64: one host usually owns a whole /64);
+ *   - at most conn_cap / KBD_UNAUTH_CAP_DIV in all (5000 of 20000).
+ * Beyond either, a new connection is closed right after accept() (counted:
+ * unauth_per_ip_refused / unauth_cap_refused, logged rate-limited). We refuse
+ * the newcomer rather than dropping the oldest: dropping would let a flood
+ * evict legitimate handshakes in progress, refusing only costs the flooder.
+ * A connection stops counting once its client certificate is accepted
+ * (AUTHED): authenticated nodes are never limited by this.
+ */
+#define KBD_UNAUTH_PER_IP KBSTATE_DEFAULT_UNAUTH_PER_IP	/* 32 */
+#define KBD_UNAUTH_CAP_DIV 4
 #define KBD_FD_RESERVE 64		/* fds kept free for sqlite, admin, ... */
 #define KBD_RATE_PER_S 500		/* frames per second per connection */
 #define KBD_RATE_BURST 1000
@@ -96,6 +115,8 @@ struct gsess {
 
 struct kbd_counters {
 	uint64_t accepted, accept_errors, conn_cap_refused;
+	uint64_t unauth_per_ip_refused;	/* conn.c: KBD_UNAUTH_PER_IP reached */
+	uint64_t unauth_cap_refused;	/* conn.c: conn_cap / KBD_UNAUTH_CAP_DIV reached */
 	uint64_t handshakes, handshake_failed, handshake_timeouts;
 	uint64_t enrollments, enroll_refused;
 	uint64_t connect_refused, replaced, hellos, dead_peers;
@@ -134,6 +155,12 @@ struct kbd {
 	size_t n_conns, n_active;
 	size_t conn_cap;
 	uint64_t next_conn_id;
+	/* unauthenticated connections (conn.c): one entry per source address
+	 * (struct uaddr) holding the count; keys mixed with a random seed */
+	struct htab unauth_by_ip;
+	size_t n_unauth;
+	uint64_t unauth_seed;
+	bool unauth_seeded;
 
 	/* brokering */
 	struct htab offers_by_sid, offers_by_pair;

@@ -465,7 +465,7 @@ out:
 /* ---- load ----------------------------------------------------------------- */
 
 static const char *const conf_keys[] = {
-	"listen", "prefix", "prefix6", "name", "key_life", "keepalive",
+	"listen", "prefix", "prefix6", "name", "key_life", "keepalive", "unauth_per_ip",
 };
 
 static int load_conf(const char *dir, struct kbstate *st, char *err)
@@ -545,7 +545,9 @@ static int load_conf(const char *dir, struct kbstate *st, char *err)
 			   KBSTATE_MIN_KEY_LIFE, KBSTATE_MAX_KEY_LIFE,
 			   &st->key_life_s, cerr) < 0 ||
 	    config_get_u32(c, "keybroker", "keepalive", KBSTATE_DEFAULT_KEEPALIVE, 1, 300,
-			   &st->keepalive_s, cerr) < 0) {
+			   &st->keepalive_s, cerr) < 0 ||
+	    config_get_u32(c, "keybroker", "unauth_per_ip", KBSTATE_DEFAULT_UNAUTH_PER_IP, 1,
+			   KBSTATE_MAX_UNAUTH_PER_IP, &st->unauth_per_ip, cerr) < 0) {
 		seterr(err, "%s", cerr);
 		goto out;
 	}

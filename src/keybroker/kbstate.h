@@ -16,6 +16,10 @@
  *                                                session is re-brokered
  *                                                that often)
  *                      keepalive = 5            (PING interval, s, 1 .. 300)
+ *                      unauth_per_ip = 32       (connections not yet
+ *                                                authenticated per source
+ *                                                IPv4 address / IPv6 /64,
+ *                                                1 .. 65535; kbd.h)
  *   ca.key           CA private key, PKCS#8 PEM (ECDSA P-256)
  *   ca.crt           self-signed CA certificate, PEM, valid 10 years,
  *                    CN "<name>-ca"
@@ -48,6 +52,8 @@
 #define KBSTATE_MIN_KEY_LIFE 2
 #define KBSTATE_MAX_KEY_LIFE 86400
 #define KBSTATE_DEFAULT_KEEPALIVE 5
+#define KBSTATE_DEFAULT_UNAUTH_PER_IP 32
+#define KBSTATE_MAX_UNAUTH_PER_IP 65535
 #define KBSTATE_CA_DAYS 3650
 #define KBSTATE_SERVER_DAYS 3650
 #define KBSTATE_NODE_DAYS 365		/* node certificates */
@@ -78,6 +84,7 @@ struct kbstate {
 	char name[PKI_NAME_MAX + 1];		/* broker TLS server name */
 	uint32_t key_life_s;
 	uint32_t keepalive_s;
+	uint32_t unauth_per_ip;			/* unauth_per_ip (kbd.h) */
 
 	uint8_t ca_der[PKI_CERT_MAX];
 	size_t ca_len;

@@ -82,6 +82,8 @@ static size_t counters(const struct kbd *kb, struct counter *c)
 	C(accepted);
 	C(accept_errors);
 	C(conn_cap_refused);
+	C(unauth_per_ip_refused);
+	C(unauth_cap_refused);
 	C(handshakes);
 	C(handshake_failed);
 	C(handshake_timeouts);

@@ -1042,3 +1042,126 @@ Test(kbd, no_core_dumps)
 	fclose(f);
 	cr_assert(seen);
 }
+
+/* ---- unauthenticated connections per source address ---------------------- */
+
+/* Plain TCP from 127.0.0.2 (another source than the test nodes' 127.0.0.1)
+ * to the broker, never starting TLS. */
+static int idle_from_2(uint16_t port)
+{
+	struct sockaddr_in src = { .sin_family = AF_INET }, dst = { .sin_family = AF_INET };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	cr_assert(fd >= 0);
+	src.sin_addr.s_addr = htonl(0x7f000002);
+	dst.sin_addr.s_addr = htonl(0x7f000001);
+	dst.sin_port = htons(port);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&src, sizeof src), 0, "%s", strerror(errno));
+	cr_assert_eq(connect(fd, (struct sockaddr *)&dst, sizeof dst), 0, "%s", strerror(errno));
+	return fd;
+}
+
+/* True when the broker closed fd within ms (EOF or reset). */
+static bool closed_within(int fd, int ms)
+{
+	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+	char b;
+	ssize_t r;
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	r = recv(fd, &b, 1, 0);
+	return r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+static uint64_t status_counter(const char *name)
+{
+	char reply[16384], key[64];
+	const char *p;
+
+	cr_assert_eq(fix_admin(&F, "status json", reply, sizeof reply), 0, "%s", reply);
+	snprintf(key, sizeof key, "\"%s\":", name);
+	p = strstr(reply, key);
+	cr_assert(p, "no %s in %s", name, reply);
+	return strtoull(p + strlen(key), NULL, 10);
+}
+
+#define PER_IP KBSTATE_DEFAULT_UNAUTH_PER_IP
+
+Test(kbd, unauth_per_ip_limit_spares_other_sources, .timeout = 120)
+{
+	struct tnode a, b;
+	int fds[PER_IP + 1];
+	uint64_t failed0;
+
+	fix_init(&F, NULL);
+	fix_start(&F);
+	cr_assert_eq(F.st.unauth_per_ip, PER_IP, "default unauth_per_ip");
+	cr_assert_eq(tnode_enroll(&F, &a, "alpha", NULL, NULL), 0);
+	for (int i = 0; i <= PER_IP; i++)
+		fds[i] = idle_from_2(F.port);
+	/* the last one is over the limit: closed at once, counted */
+	cr_assert(closed_within(fds[PER_IP], 3000), "connection %d not refused", PER_IP + 1);
+	cr_assert_eq(status_counter("unauth_per_ip_refused"), 1);
+	cr_assert_eq(status_counter("unauth_cap_refused"), 0);
+	for (int i = 0; i < PER_IP; i++)
+		cr_assert(!closed_within(fds[i], 1), "connection %d closed early", i);
+	/* another source is not affected: enrollment and a node connection */
+	cr_assert_eq(tnode_up(&F, &a), 0);
+	ping_ok(&a);
+	cr_assert_eq(tnode_enroll(&F, &b, "bravo", NULL, NULL), 0);
+	cr_assert_eq(tnode_up(&F, &b), 0);
+	ping_ok(&b);
+	cr_assert_eq(status_counter("unauth_per_ip_refused"), 1);
+
+	/* closing the idle ones gives their slots back (each is a failed
+	 * handshake once the broker sees the EOF) */
+	failed0 = status_counter("handshake_failed");
+	for (int i = 0; i <= PER_IP; i++)
+		close(fds[i]);
+	for (int t = 0; t < 100 && status_counter("handshake_failed") < failed0 + PER_IP; t++)
+		usleep(50000);
+	cr_assert_geq(status_counter("handshake_failed"), failed0 + PER_IP);
+	/* a full set from 127.0.0.2 fits again, the one after is refused again */
+	for (int i = 0; i <= PER_IP; i++)
+		fds[i] = idle_from_2(F.port);
+	cr_assert(closed_within(fds[PER_IP], 3000));
+	for (int i = 0; i < PER_IP; i++)
+		cr_assert(!closed_within(fds[i], 1), "connection %d refused after the close", i);
+	cr_assert_eq(status_counter("unauth_per_ip_refused"), 2);
+	for (int i = 0; i <= PER_IP; i++)
+		close(fds[i]);
+	ping_ok(&a);
+	tnode_free(&a);
+	tnode_free(&b);
+}
+
+/* keybroker.conf unauth_per_ip lowers (or raises) the limit */
+Test(kbd, unauth_per_ip_from_config)
+{
+	char path[160];
+	FILE *fp;
+	int fds[3];
+
+	fix_init(&F, NULL);	/* state only: the daemon starts below */
+	snprintf(path, sizeof path, "%s/%s", F.dir, KBSTATE_CONF);
+	fp = fopen(path, "a");
+	cr_assert(fp);
+	fprintf(fp, "unauth_per_ip = 2\n");
+	fclose(fp);
+	kbstate_free(&F.st);
+	{
+		char err[KBSTATE_ERR_MAX];
+
+		cr_assert_eq(kbstate_load(F.dir, &F.st, err), 0, "%s", err);
+	}
+	cr_assert_eq(F.st.unauth_per_ip, 2);
+	fix_start(&F);
+	for (int i = 0; i < 3; i++)
+		fds[i] = idle_from_2(F.port);
+	cr_assert(closed_within(fds[2], 3000));
+	cr_assert(!closed_within(fds[0], 1));
+	cr_assert(!closed_within(fds[1], 1));
+	cr_assert_eq(status_counter("unauth_per_ip_refused"), 1);
+	for (int i = 0; i < 3; i++)
+		close(fds[i]);
+}
