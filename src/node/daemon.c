@@ -773,8 +773,10 @@ int node_up_background(const char *dir, int log_level, int timeout_ms)
 			dup2(logfd, 2);
 		else if (null >= 0)
 			dup2(null, 2);
-		/* DIR/mavpn.log is a plain file: "mavpn: level: text" lines (the
-		 * "<N>" journal prefix is for -f under systemd) */
+		/* DIR/mavpn.log is a plain file: daemon mode stamps each line
+		 * with UTC time (log.c uses the journal's "<N>" only when
+		 * JOURNAL_STREAM names stderr, never for this file) */
+		log_set_daemon(true);
 		_exit(node_daemon_run(&o));
 	}
 	close(p[1]);

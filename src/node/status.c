@@ -234,12 +234,14 @@ int status_text(const struct node_status *s, char *out, size_t cap)
 	put_age(&o, s->uptime_s);
 	put(&o, "\nbroker %s: %s", ctl_endpoint_fmt(&s->broker, a),
 	    s->broker_connected ? "connected"
-	    : strcmp(s->broker_state, "revoked") == 0 ? "REVOKED this node (re-enroll with a new token)"
+	    : strcmp(s->broker_state, "revoked") == 0 ? "REVOKED this node"
 	    : "DISCONNECTED");
 	if (!s->broker_connected && s->broker_down_s >= 0) {
 		put(&o, " for ");
 		put_age(&o, s->broker_down_s);
 	}
+	if (strcmp(s->broker_state, "revoked") == 0)
+		put(&o, " (re-enroll with a new token)");
 	if (s->broker_connected && s->has_observed)
 		put(&o, " (sees us as %s)", ctl_endpoint_fmt(&s->observed, b));
 	put(&o, "\n");

@@ -438,7 +438,7 @@ Test(status, revoked_broker_state)
 	cr_assert_str_eq(jq(buf, ".broker.connected"), "false");
 	cr_assert_str_eq(jq(buf, ".broker.state"), "revoked");
 	cr_assert_gt(status_text(&s, buf, sizeof buf), 0);
-	cr_assert(strstr(buf, "REVOKED this node (re-enroll with a new token)") != NULL, "%s", buf);
+	cr_assert(strstr(buf, "REVOKED this node for 3s (re-enroll with a new token)") != NULL, "%s", buf);
 	snprintf(s.broker_state, sizeof s.broker_state, "waiting");
 	cr_assert_gt(status_json(&s, buf, sizeof buf), 0);
 	cr_assert_str_eq(jq(buf, ".broker.state"), "waiting");
