@@ -8,6 +8,7 @@
 
 #include "common/config.h"
 #include "common/log.h"
+#include "common/strbuf.h"
 #include "crypto/pki.h"
 
 void nodeconf_defaults(struct nodeconf *nc)
@@ -286,67 +287,43 @@ int nodeconf_load(struct nodeconf *nc, const char *path, char err[static NODECON
 	return rc;
 }
 
-struct out {
-	char *buf;
-	size_t cap, len;
-	bool overflow;
-};
-
-static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(struct out *o, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (o->overflow)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= o->cap - o->len) {
-		o->overflow = true;
-		return;
-	}
-	o->len += (size_t)n;
-}
-
 int nodeconf_format(const struct nodeconf *nc, char *out, size_t cap)
 {
-	struct out o = { out, cap, 0, false };
+	struct strbuf o = { out, cap, 0, false };
 	char a[CTL_ADDRSTRLEN];
 
 	if (cap == 0)
 		return -1;
 	out[0] = 0;
-	put(&o, "; mavpn node configuration (written by `mavpn enroll`; see etc/mavpn.conf)\n\n");
-	put(&o, "[node]\n");
-	put(&o, "; node name, as in the certificate\nname = %s\n", nc->name);
-	put(&o, "; overlay addresses handed out by the broker\nvip = %s\n", ctl_ip_fmt(&nc->vip4, a));
-	put(&o, "prefix = %s\n", ctl_prefix_fmt(&nc->prefix4, a));
+	strbuf_put(&o, "; mavpn node configuration (written by `mavpn enroll`; see etc/mavpn.conf)\n\n");
+	strbuf_put(&o, "[node]\n");
+	strbuf_put(&o, "; node name, as in the certificate\nname = %s\n", nc->name);
+	strbuf_put(&o, "; overlay addresses handed out by the broker\nvip = %s\n", ctl_ip_fmt(&nc->vip4, a));
+	strbuf_put(&o, "prefix = %s\n", ctl_prefix_fmt(&nc->prefix4, a));
 	if (nc->has_vip6) {
-		put(&o, "vip6 = %s\n", ctl_ip_fmt(&nc->vip6, a));
-		put(&o, "prefix6 = %s\n", ctl_prefix_fmt(&nc->prefix6, a));
+		strbuf_put(&o, "vip6 = %s\n", ctl_ip_fmt(&nc->vip6, a));
+		strbuf_put(&o, "prefix6 = %s\n", ctl_prefix_fmt(&nc->prefix6, a));
 	}
-	put(&o, "; UDP port of the data socket (0 = any)\nlisten_port = %u\n", nc->listen_port);
-	put(&o, "; tunnel MTU (1280..65535)\nmtu = %u\n", nc->mtu);
-	put(&o, "; TUN transmit queue in packets (0 = the kernel's 500)\ntxqueuelen = %u\n",
+	strbuf_put(&o, "; UDP port of the data socket (0 = any)\nlisten_port = %u\n", nc->listen_port);
+	strbuf_put(&o, "; tunnel MTU (1280..65535)\nmtu = %u\n", nc->mtu);
+	strbuf_put(&o, "; TUN transmit queue in packets (0 = the kernel's 500)\ntxqueuelen = %u\n",
 	    nc->txqueuelen);
-	put(&o, "; TUN name or pattern; attach = yes uses an existing persistent TUN\n");
-	put(&o, "interface = %s\nattach = %s\n", nc->ifname, nc->attach ? "yes" : "no");
-	put(&o, "; session key life in seconds (0 = the broker's)\nkey_life = %u\n", nc->key_life_s);
-	put(&o, "log_level = %s\n", level_names[nc->log_level >= 0 && nc->log_level < 4 ? nc->log_level : 2]);
-	put(&o, "\n[broker]\naddress = %s\n", ctl_endpoint_fmt(&nc->broker, a));
-	put(&o, "; TLS server name in the broker's certificate\nname = %s\n", nc->broker_name);
+	strbuf_put(&o, "; TUN name or pattern; attach = yes uses an existing persistent TUN\n");
+	strbuf_put(&o, "interface = %s\nattach = %s\n", nc->ifname, nc->attach ? "yes" : "no");
+	strbuf_put(&o, "; session key life in seconds (0 = the broker's)\nkey_life = %u\n", nc->key_life_s);
+	strbuf_put(&o, "log_level = %s\n", level_names[nc->log_level >= 0 && nc->log_level < 4 ? nc->log_level : 2]);
+	strbuf_put(&o, "\n[broker]\naddress = %s\n", ctl_endpoint_fmt(&nc->broker, a));
+	strbuf_put(&o, "; TLS server name in the broker's certificate\nname = %s\n", nc->broker_name);
 	/* No [gateway] section is written: the broker hands out the routes this
 	 * node serves (WELCOME), and an admin appends [gateway] forward = yes
 	 * to a gateway's file (a section may appear only once). */
 	if (nc->n_routes) {
-		put(&o, "\n; this node is a gateway for (approved by the broker):");
+		strbuf_put(&o, "\n; this node is a gateway for (approved by the broker):");
 		for (unsigned i = 0; i < nc->n_routes; i++)
-			put(&o, " %s", ctl_prefix_fmt(&nc->routes[i], a));
-		put(&o, "\n; append a [gateway] section with forward = yes to enable IP forwarding\n");
+			strbuf_put(&o, " %s", ctl_prefix_fmt(&nc->routes[i], a));
+		strbuf_put(&o, "\n; append a [gateway] section with forward = yes to enable IP forwarding\n");
 	}
 	if (nc->forward)
-		put(&o, "\n[gateway]\nforward = yes\n");
+		strbuf_put(&o, "\n[gateway]\nforward = yes\n");
 	return o.overflow ? -1 : (int)o.len;
 }
