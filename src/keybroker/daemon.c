@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -17,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/proc.h"
 #include "keybroker/broker.h"
 #include "keybroker/conn.h"
 #include "keybroker/listener.h"
@@ -198,20 +198,6 @@ void kbd_close(struct kbd *kb)
 	free(kb);
 }
 
-/*
- * The daemon holds the CA key, session secrets in flight and TLS keys: a
- * crash must not write them into a core file (systemd-coredump, core_pattern).
- */
-static void no_core_dumps(void)
-{
-	struct rlimit rl = { 0, 0 };
-
-	if (setrlimit(RLIMIT_CORE, &rl) < 0)
-		log_warn_errno("cannot disable core dumps (RLIMIT_CORE)");
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-		log_warn_errno("cannot mark the process non-dumpable");
-}
-
 static size_t raise_nofile(void)
 {
 	struct rlimit rl;
@@ -254,7 +240,7 @@ int keybroker_run(const char *dir)
 	struct sigaction sa = { .sa_handler = SIG_IGN };
 
 	sigaction(SIGPIPE, &sa, NULL);
-	no_core_dumps();	/* before any key is loaded */
+	proc_no_core_dumps();	/* before any key is loaded */
 	kb = kbd_open(dir);
 	if (!kb)
 		return 1;

@@ -15,8 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -24,6 +22,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/proc.h"
 #include "crypto/ct.h"
 #include "crypto/pki.h"
 #include "crypto/rand.h"
@@ -665,17 +664,6 @@ static int startup(struct node *n, const struct daemon_opts *o, char *err, size_
 	return 0;
 }
 
-/* Session keys and the node key must not reach disk through a core file. */
-static void no_core_dumps(void)
-{
-	struct rlimit rl = { 0, 0 };
-
-	if (setrlimit(RLIMIT_CORE, &rl) < 0)
-		log_warn_errno("cannot disable core dumps (RLIMIT_CORE)");
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-		log_warn_errno("cannot mark the process non-dumpable");
-}
-
 int node_daemon_run(const struct daemon_opts *o)
 {
 	static struct node node;
@@ -683,7 +671,7 @@ int node_daemon_run(const struct daemon_opts *o)
 	char err[1024];
 
 	memset(n, 0, sizeof *n);
-	no_core_dumps();	/* before the node key and session keys exist */
+	proc_no_core_dumps();	/* before the node key and session keys exist */
 	n->loop = ev_default_loop(EVFLAG_AUTO);
 	if (!n->loop) {
 		log_error("cannot create the event loop");
