@@ -40,8 +40,8 @@ uint32_t broker_routes_sig(const struct ctl_prefix *r, uint8_t n)
 /*
  * May a node's self-declared (HELLO) local endpoint be handed to its peers?
  * Not when it would make them send to themselves or to many: loopback
- * (also v4-mapped), unspecified, multicast, limited broadcast, IPv6
- * link-local (needs a scope), or an address inside the overlay (the
+ * (also v4-mapped), unspecified, multicast, limited broadcast, IPv4 and
+ * IPv6 link-local (one link only; IPv6 needs a scope), or an address inside the overlay (the
  * datagram would loop into the tunnel). An honest node never lists these
  * (node ctl_client.c skips them); the observed endpoint is not affected.
  */
@@ -51,6 +51,8 @@ static bool v4_usable(const struct kbd *kb, const uint8_t a[4])
 
 	if (a[0] == 0 || a[0] == 127 || a[0] >= 224)
 		return false;	/* this network, loopback, multicast, reserved, broadcast */
+	if (a[0] == 169 && a[1] == 254)
+		return false;	/* link-local: only meaningful on one link, and scoped */
 	ctl_ip_from_v4(&ip, a);
 	return !ctl_prefix_contains(&kb->st.prefix4, &ip);
 }

@@ -160,9 +160,10 @@ Test(broker_hello, endpoints_filtered_more)
 	ep(&m, "[fd00:77::9]:4500");
 	ep(&m, "[::ffff:127.0.0.1]:4500");
 	ep(&m, "[::]:4500");
+	ep(&m, "169.254.10.20:4500");
 	ep(&m, "198.51.100.7:4501");
 	n = hello(&m, out);
 	cr_assert_eq(n, 2, "observed + 1 usable endpoint expected, got %u", n);
 	cr_assert(has(out + 1, n - 1, "198.51.100.7:4501"));
-	cr_assert_eq(kb->cnt.endpoints_dropped, 5);
+	cr_assert_eq(kb->cnt.endpoints_dropped, 6);
 }
