@@ -5,17 +5,6 @@
 #include "proto/ctl.h"
 #include "router/icmp.h"
 
-bool decide_rekey_due(uint64_t created_ms, uint64_t expires_ms, enum session_role role,
-		      uint64_t now_ms)
-{
-	uint64_t life = expires_ms > created_ms ? expires_ms - created_ms : 0;
-	uint64_t ahead = life / 4 < DECIDE_REKEY_AHEAD_MS ? life / 4 : DECIDE_REKEY_AHEAD_MS;
-
-	if (role == SESSION_RESPONDER)
-		ahead /= 2;
-	return now_ms + ahead >= expires_ms;
-}
-
 int decide_refuse_icmp(uint16_t code)
 {
 	switch (code) {

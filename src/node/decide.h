@@ -11,16 +11,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "crypto/session.h"
-
-/* Rekey margin: a session of life L is renewed at expires - min(20 s, L/4)
- * by its initiator; its responder only at half that margin (so the two
- * ends do not ask at the same moment: the broker would drop one). */
-#define DECIDE_REKEY_AHEAD_MS 20000u
-
-/* True when the sender should ask for a new session now (times in ms). */
-bool decide_rekey_due(uint64_t created_ms, uint64_t expires_ms, enum session_role role,
-		      uint64_t now_ms);
 
 /* enum icmp_unreach (router/icmp.h) for a REFUSE code (enum ctl_code):
  * policy/revoked -> admin prohibited, unknown destination -> net

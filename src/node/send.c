@@ -175,7 +175,7 @@ void send_maybe_rekey(struct node *n, struct peer *p, uint64_t now)
 		return;
 	if (p->next && p->next->keys.valid)
 		return;		/* a newer session is already installed (we are its responder) */
-	if (!decide_rekey_due(s->created_ms, s->expires_ms, s->role, now))
+	if (!peer_slot_rekey_due(s, now))
 		return;
 	log_debug("rekey with %s (key left %lld ms)", p->name,
 		  (long long)s->expires_ms - (long long)now);

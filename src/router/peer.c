@@ -232,18 +232,25 @@ bool peer_slot_rx_ok(const struct session_slot *s, uint64_t now_ms)
 	return s && s->keys.valid && now_ms < s->expires_ms + PEER_RX_GRACE_MS;
 }
 
+bool peer_slot_rekey_due(const struct session_slot *s, uint64_t now_ms)
+{
+	uint64_t life = s->expires_ms > s->created_ms ? s->expires_ms - s->created_ms : 0;
+	uint64_t ahead = life / 4 < PEER_REKEY_AHEAD_MS ? life / 4 : PEER_REKEY_AHEAD_MS;
+
+	if (s->role == SESSION_RESPONDER)
+		ahead /= 2;
+	return now_ms + ahead >= s->expires_ms;
+}
+
 bool peer_needs_rekey(const struct peer *p, uint64_t now_ms)
 {
 	const struct session_slot *s = p->current;
-	uint64_t life, ahead;
 
 	if (p->req.active)
 		return false;
 	if (!s->keys.valid || now_ms >= s->expires_ms)
 		return true;
-	life = s->expires_ms - s->created_ms;
-	ahead = life / 4 < PEER_REKEY_AHEAD_MS ? life / 4 : PEER_REKEY_AHEAD_MS;
-	return now_ms >= s->expires_ms - ahead;
+	return peer_slot_rekey_due(s, now_ms);
 }
 
 unsigned peer_expire(struct router *r, struct peer *p, uint64_t now_ms)

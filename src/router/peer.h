@@ -186,6 +186,15 @@ bool peer_slot_rx_ok(const struct session_slot *s, uint64_t now_ms);
  * request in flight (or the request timed out). */
 bool peer_needs_rekey(const struct peer *p, uint64_t now_ms);
 
+/*
+ * The rekey rule for one slot: a session of life L (expires - created) is
+ * due for renewal at expires - min(PEER_REKEY_AHEAD_MS, L/4) when we
+ * initiated it, and only at half that margin when we are its responder, so
+ * the two ends do not ask at the same moment (the broker would drop the
+ * crossing request). A slot without life (or a bogus one) is due at expiry.
+ */
+bool peer_slot_rekey_due(const struct session_slot *s, uint64_t now_ms);
+
 /* Clear every slot past its receive grace (now >= expires_ms +
  * PEER_RX_GRACE_MS). Requests time out in router_expire().
  * An expired current stays in place (receive-only) until its grace ends.

@@ -628,6 +628,7 @@ Test(sockaddr, v6_and_bad_family)
 
 #include "node/decide.h"
 #include "router/icmp.h"
+#include "router/peer.h"
 
 /* Numbered edges of the rekey rule: life L, margin min(20 s, L/4),
  * halved for the responder. */
@@ -656,10 +657,14 @@ static const struct {
 
 Test(decide, rekey_edges)
 {
-	for (size_t i = 0; i < sizeof rekey_edges / sizeof rekey_edges[0]; i++)
-		cr_expect_eq(decide_rekey_due(rekey_edges[i].created, rekey_edges[i].expires,
-					      rekey_edges[i].role, rekey_edges[i].now),
-			     rekey_edges[i].due, "edge %zu", i);
+	for (size_t i = 0; i < sizeof rekey_edges / sizeof rekey_edges[0]; i++) {
+		struct session_slot s = { .created_ms = rekey_edges[i].created,
+					  .expires_ms = rekey_edges[i].expires,
+					  .role = rekey_edges[i].role };
+
+		cr_expect_eq(peer_slot_rekey_due(&s, rekey_edges[i].now), rekey_edges[i].due,
+			     "edge %zu", i);
+	}
 }
 
 Test(decide, refuse_codes_to_icmp)
