@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /* enroll.c - ENROLL_REQ on a connection without a client certificate
- * (DESIGN.md step 1). The token secret is hashed at once; the registry does
- * the whole enrollment in one transaction; a refusal changes nothing. */
+ * (DESIGN.md step 1). The request must be signed by the key it enrolls
+ * (proof of possession, ctl_enroll_sig_msg); the token secret is hashed at
+ * once; the registry does the whole enrollment in one transaction; a refusal
+ * changes nothing. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,7 @@
 #include "common/log.h"
 #include "crypto/ct.h"
 #include "crypto/hash.h"
+#include "crypto/pki.h"
 #include "keybroker/broker.h"
 #include "keybroker/registry.h"
 
@@ -68,6 +71,23 @@ static void refusal_for(const struct kbd *kb, enum reg_result r, struct refusal 
 		snprintf(f->text, sizeof f->text, "%s", reason);
 }
 
+/* Was the request signed by the private key of the public key it presents?
+ * The decoder already bounded sig_len to CTL_SIG_MIN..CTL_SIG_MAX. */
+static bool signed_by_pub(const struct ctl_enroll_req *req)
+{
+	uint8_t msg[CTL_ENROLL_SIG_MSG_LEN];
+	bool ok;
+
+	_Static_assert(CTL_PUB_LEN == PKI_PUB_LEN, "same key encoding");
+	_Static_assert(CTL_SIG_MAX == PKI_SIG_MAX, "same signature bound");
+	if (req->sig_len < CTL_SIG_MIN || req->sig_len > CTL_SIG_MAX)
+		return false;
+	ctl_enroll_sig_msg(msg, req->token_secret, req->pub);
+	ok = pki_verify(req->pub, msg, sizeof msg, req->sig, req->sig_len);
+	ct_wipe(msg, sizeof msg);
+	return ok;
+}
+
 int enroll_handle(struct conn *c, const struct ctl_enroll_req *req)
 {
 	struct kbd *kb = c->kb;
@@ -89,6 +109,14 @@ int enroll_handle(struct conn *c, const struct ctl_enroll_req *req)
 	if (req->pub[0] != 0x04) {
 		kb->cnt.enroll_refused++;
 		conn_shutdown(c, CTL_CODE_PROTOCOL, "public key is not an uncompressed P-256 point");
+		goto out;
+	}
+	if (!signed_by_pub(req)) {
+		kb->cnt.enroll_refused++;
+		log_warn("enrollment from %s refused: enrollment request not signed by the "
+			 "presented key (%u-byte signature)", peer, (unsigned)req->sig_len);
+		conn_shutdown(c, CTL_CODE_PROTOCOL,
+			      "enrollment request not signed by the presented key");
 		goto out;
 	}
 	r = registry_enroll(kb->reg, hash, req->pub, time(NULL), &kb->st.prefix4,

@@ -345,6 +345,26 @@ out:
 	return rc;
 }
 
+/* ENROLL_REQ: token secret, the new public key, and the proof that we hold
+ * its private key (a signature over ctl_enroll_sig_msg). 0 or -1. */
+static int build_req(struct ctl_msg *req, const struct token *tok, const struct pki_key *key)
+{
+	struct ctl_enroll_req *r = &req->u.enroll_req;
+	uint8_t msg[CTL_ENROLL_SIG_MSG_LEN];
+	ssize_t n;
+
+	req->type = CTL_ENROLL_REQ;
+	memcpy(r->token_secret, tok->secret, CTL_TOKEN_SECRET_LEN);
+	memcpy(r->pub, key->pub, CTL_PUB_LEN);
+	ctl_enroll_sig_msg(msg, r->token_secret, r->pub);
+	n = pki_sign(key, msg, sizeof msg, r->sig);
+	ct_wipe(msg, sizeof msg);
+	if (n < CTL_SIG_MIN || n > CTL_SIG_MAX)
+		return -1;
+	r->sig_len = (uint8_t)n;
+	return 0;
+}
+
 int node_enroll(const struct enroll_opts *o, char *name_out, char *vip_out,
 		char err[static ENROLL_ERR_MAX])
 {
@@ -374,6 +394,10 @@ int node_enroll(const struct enroll_opts *o, char *name_out, char *vip_out,
 		fail(err, "cannot generate the node key");
 		goto out;
 	}
+	if (build_req(&req, &tok, &key) != 0) {
+		fail(err, "cannot sign the enrollment request with the node key");
+		goto out;
+	}
 	deadline = now_ms() + (uint64_t)(o->timeout_ms > 0 ? o->timeout_ms : ENROLL_TIMEOUT_MS);
 	fd = tcp_connect(&broker, deadline, err);
 	if (fd < 0)
@@ -391,9 +415,6 @@ int node_enroll(const struct enroll_opts *o, char *name_out, char *vip_out,
 		fail(err, "out of memory");
 		goto out;
 	}
-	req.type = CTL_ENROLL_REQ;
-	memcpy(req.u.enroll_req.token_secret, tok.secret, CTL_TOKEN_SECRET_LEN);
-	memcpy(req.u.enroll_req.pub, key.pub, CTL_PUB_LEN);
 	if (exchange(ch, &req, &rep, deadline, err))
 		goto out;
 	if (rep.m.type == CTL_ERROR) {

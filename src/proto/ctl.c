@@ -43,6 +43,8 @@
  *   27  ALLOWED       prefix             OFFER/GRANT 16*
  *   28  SECRET        bytes 32           OFFER/GRANT R
  *   29  AEAD          u8                 OFFER/GRANT R !0
+ *   30  SIG           vbytes 8..72       ENROLL_REQ R (ECDSA DER by PUB over
+ *                                        ctl_enroll_sig_msg)
  *
  * Presence of an optional field: the has_* flag when the struct has one,
  * otherwise a non-empty string (REASON) or an address with af != 0 (DST).
@@ -63,6 +65,7 @@ enum ft {
 	CTL_FT_NAME,	/* 1..size chars, [a-z0-9][a-z0-9.-]* */
 	CTL_FT_TEXT,	/* 1..size printable ASCII chars */
 	CTL_FT_BLOB,	/* 1..size bytes, length kept in a uint16_t */
+	CTL_FT_VBYTES,	/* min..size bytes, length kept in a uint8_t */
 };
 
 enum tag {
@@ -70,14 +73,15 @@ enum tag {
 	T_PREFIX4, T_PREFIX6, T_ROUTE, T_CERT, T_CA, T_CODE, T_REASON,
 	T_DATA_PORT, T_AEAD_MASK, T_ENDPOINT, T_OBSERVED, T_KEEPALIVE,
 	T_KEY_LIFE, T_OWN_ROUTE, T_NONCE, T_REQ_ID, T_DST, T_EPH, T_INDEX,
-	T_SID, T_ALLOWED, T_SECRET, T_AEAD,
+	T_SID, T_ALLOWED, T_SECRET, T_AEAD, T_SIG,
 	T_MAX
 };
 
 struct tag_def {
 	uint8_t ft;	/* enum ft */
 	uint8_t af;	/* CTL_FT_IP/PREFIX/ENDPOINT: 0 any, 4 or 6 only */
-	uint16_t size;	/* CTL_FT_BYTES: length; CTL_FT_NAME/TEXT/BLOB: maximum */
+	uint16_t size;	/* CTL_FT_BYTES: length; CTL_FT_NAME/TEXT/BLOB/VBYTES: maximum */
+	uint8_t min;	/* CTL_FT_VBYTES: minimum length */
 };
 
 static const struct tag_def tags[T_MAX] = {
@@ -110,7 +114,10 @@ static const struct tag_def tags[T_MAX] = {
 	[T_ALLOWED] = { CTL_FT_PREFIX, 0, 0 },
 	[T_SECRET] = { CTL_FT_BYTES, 0, CTL_SECRET_LEN },
 	[T_AEAD] = { CTL_FT_U8, 0, 0 },
+	[T_SIG] = { CTL_FT_VBYTES, 0, CTL_SIG_MAX, CTL_SIG_MIN },
 };
+_Static_assert(T_SIG == 30, "tag numbers are part of the wire format");
+_Static_assert(CTL_SIG_MAX <= 0xff, "VBYTES length fits in a uint8_t");
 
 /* field modes */
 #define M_REQ 0x01
@@ -125,12 +132,14 @@ struct field {
 	uint8_t max;	/* M_REP: maximum count */
 	uint16_t off;	/* value (M_REP: array) offset in struct ctl_msg */
 	uint16_t aux;	/* bool has_* (M_OPT), uint8_t count (M_REP),
-			 * uint16_t length (CTL_FT_BLOB), or NOAUX */
+			 * uint16_t length (CTL_FT_BLOB), uint8_t length
+			 * (CTL_FT_VBYTES), or NOAUX */
 };
 
 #define OFF(member) ((uint16_t)offsetof(struct ctl_msg, u.member))
 #define REQ(tag, member) { tag, M_REQ, 1, OFF(member), NOAUX }
 #define REQ_NZ(tag, member) { tag, M_REQ | M_NONZERO, 1, OFF(member), NOAUX }
+/* required field with a length member: CTL_FT_BLOB (uint16_t), CTL_FT_VBYTES (uint8_t) */
 #define BLOB(tag, member, len) { tag, M_REQ, 1, OFF(member), OFF(len) }
 #define OPT(tag, member) { tag, M_OPT, 1, OFF(member), NOAUX }
 #define OPT_HAS(tag, member, has) { tag, M_OPT, 1, OFF(member), OFF(has) }
@@ -139,6 +148,7 @@ struct field {
 static const struct field f_enroll_req[] = {
 	REQ(T_TOKEN_SECRET, enroll_req.token_secret),
 	REQ(T_PUB, enroll_req.pub),
+	BLOB(T_SIG, enroll_req.sig, enroll_req.sig_len),
 };
 
 static const struct field f_enroll_ok[] = {
@@ -346,6 +356,8 @@ static bool len_ok(const struct tag_def *d, size_t n, uint8_t *af)
 	case CTL_FT_TEXT:
 	case CTL_FT_BLOB:
 		return n >= 1 && n <= d->size;
+	case CTL_FT_VBYTES:
+		return n >= d->min && n <= d->size;
 	}
 	return false;
 }
@@ -410,6 +422,10 @@ static enum ctl_err get_value(const struct tag_def *d, uint8_t mode, const uint8
 	case CTL_FT_BLOB:
 		memcpy(dst, v, n);
 		*(uint16_t *)(void *)aux = (uint16_t)n;
+		return CTL_OK;
+	case CTL_FT_VBYTES:
+		memcpy(dst, v, n);
+		*aux = (uint8_t)n;
 		return CTL_OK;
 	}
 	if ((mode & M_NONZERO) && x == 0)
@@ -609,6 +625,9 @@ static size_t value_len(const struct tag_def *d, uint8_t mode, const uint8_t *sr
 	case CTL_FT_BLOB:
 		n = *(const uint16_t *)(const void *)aux;
 		return n >= 1 && n <= d->size ? n : 0;
+	case CTL_FT_VBYTES:
+		n = *aux;
+		return n >= d->min && n <= d->size ? n : 0;
 	}
 	return 0;
 }
@@ -649,6 +668,7 @@ static void put_value(const struct tag_def *d, const uint8_t *src, uint8_t *v, s
 	case CTL_FT_NAME:
 	case CTL_FT_TEXT:
 	case CTL_FT_BLOB:
+	case CTL_FT_VBYTES:
 		memcpy(v, src, n);
 		break;
 	}
@@ -742,6 +762,19 @@ ssize_t ctl_encode(const struct ctl_msg *m, uint8_t *out, size_t cap)
 	put_u16be(hdr + 2, 0);
 	put_u32be(hdr + 4, (uint32_t)(w.pos - CTL_HDR_LEN));
 	return (ssize_t)w.pos;
+}
+
+/* ---- enrollment proof of possession -------------------------------------- */
+
+void ctl_enroll_sig_msg(uint8_t out[static CTL_ENROLL_SIG_MSG_LEN],
+			const uint8_t secret[static CTL_TOKEN_SECRET_LEN],
+			const uint8_t pub[static CTL_PUB_LEN])
+{
+	const size_t l = sizeof(CTL_ENROLL_SIG_LABEL) - 1;
+
+	memcpy(out, CTL_ENROLL_SIG_LABEL, l);
+	memcpy(out + l, secret, CTL_TOKEN_SECRET_LEN);
+	memcpy(out + l + CTL_TOKEN_SECRET_LEN, pub, CTL_PUB_LEN);
 }
 
 /* ---- names --------------------------------------------------------------- */

@@ -25,6 +25,9 @@
  * refuses (CTL_ERR_VALUE) what the decoder would refuse, so a frame it
  * writes always decodes.
  *
+ * ENROLL_REQ carries a signature proving the node holds the key it enrolls
+ * (ctl_enroll_sig_msg below).
+ *
  * Secrets (session secret, token secret) travel in struct ctl_msg; whoever
  * holds one wipes it (ct_wipe(&msg, sizeof msg)) once done.
  */
@@ -50,6 +53,8 @@
 #define CTL_EPH_LEN 32
 #define CTL_PUB_LEN 65
 #define CTL_TOKEN_SECRET_LEN 16
+#define CTL_SIG_MIN 8		/* shortest ECDSA DER signature */
+#define CTL_SIG_MAX 72		/* = PKI_SIG_MAX */
 
 enum ctl_type {
 	CTL_ENROLL_REQ = 1,	/* node -> broker, server-only TLS */
@@ -104,6 +109,9 @@ struct ctl_endpoint {
 struct ctl_enroll_req {
 	uint8_t token_secret[CTL_TOKEN_SECRET_LEN];
 	uint8_t pub[CTL_PUB_LEN];	/* node identity key, P-256 uncompressed */
+	uint8_t sig_len;		/* CTL_SIG_MIN..CTL_SIG_MAX */
+	uint8_t sig[CTL_SIG_MAX];	/* proof of possession: pki_sign() by the key
+					 * `pub` over ctl_enroll_sig_msg() */
 };
 
 struct ctl_enroll_ok {
@@ -265,6 +273,20 @@ ssize_t ctl_encode(const struct ctl_msg *m, uint8_t *out, size_t cap)
 const char *ctl_strerror(enum ctl_err e);
 const char *ctl_type_name(enum ctl_type t);	/* "SESSION_REQ", ...; "?" if unknown */
 const char *ctl_code_name(enum ctl_code c);	/* "denied by policy", ... */
+
+/*
+ * Proof of possession of the node key in ENROLL_REQ: the node signs, with
+ * the private key of `pub`, the message
+ *     "mavpn enroll v1" || token_secret (16) || pub (65)
+ * (CTL_ENROLL_SIG_MSG_LEN bytes, no terminating NUL) and the broker checks
+ * that signature before it touches the registry. Writes the message to out;
+ * out holds the token secret: ct_wipe it once signed / verified.
+ */
+#define CTL_ENROLL_SIG_LABEL "mavpn enroll v1"
+#define CTL_ENROLL_SIG_MSG_LEN (sizeof(CTL_ENROLL_SIG_LABEL) - 1 + CTL_TOKEN_SECRET_LEN + CTL_PUB_LEN)
+void ctl_enroll_sig_msg(uint8_t out[static CTL_ENROLL_SIG_MSG_LEN],
+			const uint8_t secret[static CTL_TOKEN_SECRET_LEN],
+			const uint8_t pub[static CTL_PUB_LEN]);
 
 /* Helpers shared by both ends. */
 void ctl_ip_from_v4(struct ctl_ip *ip, const uint8_t a[4]);

@@ -403,8 +403,30 @@ void tc_free(struct tclient *c)
 
 /* ---- nodes ---------------------------------------------------------------- */
 
-int enroll_raw(struct kbfix *f, const uint8_t secret[16], const uint8_t pub[65],
+size_t enroll_sign(const struct pki_key *key, const uint8_t secret[16], const uint8_t pub[65],
+		   uint8_t sig[static CTL_SIG_MAX])
+{
+	uint8_t msg[CTL_ENROLL_SIG_MSG_LEN];
+	ssize_t n;
+
+	ctl_enroll_sig_msg(msg, secret, pub);
+	n = pki_sign(key, msg, sizeof msg, sig);
+	ct_wipe(msg, sizeof msg);
+	cr_assert(n >= CTL_SIG_MIN && n <= CTL_SIG_MAX, "pki_sign returned %zd", n);
+	return (size_t)n;
+}
+
+int enroll_raw(struct kbfix *f, const uint8_t secret[16], const struct pki_key *key,
 	       struct ctl_msg *m)
+{
+	uint8_t sig[CTL_SIG_MAX];
+	size_t n = enroll_sign(key, secret, key->pub, sig);
+
+	return enroll_raw_sig(f, secret, key->pub, sig, n, m);
+}
+
+int enroll_raw_sig(struct kbfix *f, const uint8_t secret[16], const uint8_t pub[65],
+		   const uint8_t *sig, size_t sig_len, struct ctl_msg *m)
 {
 	struct tclient *c = tc_connect(f->port, tls_client_new_pinned(f->st.ca_fpr, f->st.name));
 	struct ctl_msg req = { .type = CTL_ENROLL_REQ };
@@ -418,6 +440,9 @@ int enroll_raw(struct kbfix *f, const uint8_t secret[16], const uint8_t pub[65],
 	}
 	memcpy(req.u.enroll_req.token_secret, secret, 16);
 	memcpy(req.u.enroll_req.pub, pub, 65);
+	cr_assert(sig_len <= CTL_SIG_MAX);
+	memcpy(req.u.enroll_req.sig, sig, sig_len);
+	req.u.enroll_req.sig_len = (uint8_t)sig_len;
 	if (tc_handshake(c, 5000) != 0)
 		fprintf(stderr, "enroll_raw: TLS handshake with 127.0.0.1:%u failed after %llu ms: "
 			"%s\n", f->port, (unsigned long long)(now_ms() - t0),
@@ -454,7 +479,7 @@ int tnode_enroll(struct kbfix *f, struct tnode *n, const char *name, const char 
 	snprintf(n->name, sizeof n->name, "%s", name);
 	cr_assert(pki_key_generate(&n->key) == 0);
 	fix_token(f, name, tags, routes, 3600, secret);
-	r = enroll_raw(f, secret, n->key.pub, m);
+	r = enroll_raw(f, secret, &n->key, m);
 	if (r == 0 && m->type == CTL_ERROR) {
 		r = m->u.error.code;
 		fprintf(stderr, "tnode_enroll(%s): refused: code %d (%s): %s\n", name, r,

@@ -88,10 +88,19 @@ int tnode_enroll(struct kbfix *f, struct tnode *n, const char *name, const char 
 int tnode_up(struct kbfix *f, struct tnode *n);
 void tnode_free(struct tnode *n);
 
-/* Enroll request on a pinned connection with the given secret/pub: the reply
- * (ENROLL_OK or ERROR) in *m; 0, or -1 when nothing came. */
-int enroll_raw(struct kbfix *f, const uint8_t secret[16], const uint8_t pub[65],
+/* Enroll request on a pinned connection with the given secret, key->pub and
+ * a correct proof of possession (signed by key): the reply (ENROLL_OK or
+ * ERROR) in *m; 0, or -1 when nothing came. */
+int enroll_raw(struct kbfix *f, const uint8_t secret[16], const struct pki_key *key,
 	       struct ctl_msg *m);
+/* The same with the signature given as is (sig_len CTL_SIG_MIN..CTL_SIG_MAX),
+ * to send forged or mismatched proofs. */
+int enroll_raw_sig(struct kbfix *f, const uint8_t secret[16], const uint8_t pub[65],
+		   const uint8_t *sig, size_t sig_len, struct ctl_msg *m);
+/* Sign the enrollment message for (secret, pub) with key: the signature
+ * length (asserted CTL_SIG_MIN..CTL_SIG_MAX). key need not own pub. */
+size_t enroll_sign(const struct pki_key *key, const uint8_t secret[16], const uint8_t pub[65],
+		   uint8_t sig[static CTL_SIG_MAX]);
 
 /* admin_request helper. */
 int fix_admin(struct kbfix *f, const char *req, char *reply, size_t cap);

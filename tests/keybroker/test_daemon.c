@@ -124,13 +124,13 @@ Test(kbd, enroll_refusals_change_nothing)
 
 	/* unknown */
 	cr_assert_eq(rand_bytes(bad, 16), 0);
-	cr_assert_eq(enroll_raw(&F, bad, k.pub, m), 0);
+	cr_assert_eq(enroll_raw(&F, bad, &k, m), 0);
 	cr_assert_eq(m->type, CTL_ERROR);
 	cr_assert_eq(m->u.error.code, CTL_CODE_TOKEN_UNKNOWN, "%s", m->u.error.reason);
 
 	/* expired */
 	fix_token(&F, "late", NULL, NULL, -10, secret);
-	cr_assert_eq(enroll_raw(&F, secret, k.pub, m), 0);
+	cr_assert_eq(enroll_raw(&F, secret, &k, m), 0);
 	cr_assert_eq(m->type, CTL_ERROR);
 	cr_assert_eq(m->u.error.code, CTL_CODE_TOKEN_EXPIRED, "%s", m->u.error.reason);
 	cr_assert_eq(live_nodes(), 0);
@@ -146,21 +146,86 @@ Test(kbd, enroll_refusals_change_nothing)
 	cr_assert_neq(token_decode(&t, text), TOKEN_OK);
 	memcpy(bad, secret, 16);
 	bad[0] ^= 1;
-	cr_assert_eq(enroll_raw(&F, bad, k.pub, m), 0);
+	cr_assert_eq(enroll_raw(&F, bad, &k, m), 0);
 	cr_assert_eq(m->u.error.code, CTL_CODE_TOKEN_UNKNOWN);
 	cr_assert_eq(live_nodes(), 0);
 
 	/* the right one works once; used afterwards */
-	cr_assert_eq(enroll_raw(&F, secret, k.pub, m), 0);
+	cr_assert_eq(enroll_raw(&F, secret, &k, m), 0);
 	cr_assert_eq(m->type, CTL_ENROLL_OK);
 	cr_assert_str_eq(m->u.enroll_ok.name, "beta");
 	cr_assert_eq(live_nodes(), 1);
 	cr_assert_eq(pki_key_generate(&k), 0);
-	cr_assert_eq(enroll_raw(&F, secret, k.pub, m), 0);
+	cr_assert_eq(enroll_raw(&F, secret, &k, m), 0);
 	cr_assert_eq(m->type, CTL_ERROR);
 	cr_assert_eq(m->u.error.code, CTL_CODE_TOKEN_USED, "%s", m->u.error.reason);
 	cr_assert(strstr(m->u.error.reason, "used"));
 	cr_assert_eq(live_nodes(), 1);
+	free(m);
+}
+
+/* Proof of possession: ENROLL_REQ must be signed by the key it presents,
+ * over this very token secret; a bad proof is a PROTOCOL refusal that
+ * registers nothing and leaves the token usable. */
+Test(kbd, enroll_needs_proof_of_possession)
+{
+	static const char *why = "enrollment request not signed by the presented key";
+	struct ctl_msg *m = msg();
+	struct pki_key k, other;
+	uint8_t secret[16], secret2[16], sig[CTL_SIG_MAX];
+	char reply[8192];
+	size_t n;
+
+	fix_init(&F, NULL);
+	fix_start(&F);
+	cr_assert_eq(pki_key_generate(&k), 0);
+	cr_assert_eq(pki_key_generate(&other), 0);
+	fix_token(&F, "delta", NULL, NULL, 3600, secret);
+	fix_token(&F, "echo", NULL, NULL, 3600, secret2);
+
+	/* (2) k's public key, signed by another key over the same message */
+	n = enroll_sign(&other, secret, k.pub, sig);
+	cr_assert_eq(enroll_raw_sig(&F, secret, k.pub, sig, n, m), 0);
+	cr_assert_eq(m->type, CTL_ERROR);
+	cr_assert_eq(m->u.error.code, CTL_CODE_PROTOCOL, "code %u: %s", m->u.error.code,
+		     m->u.error.reason);
+	cr_assert_str_eq(m->u.error.reason, why);
+	cr_assert_eq(live_nodes(), 0);
+
+	/* (3) signed by k, but over another (valid, unused) token secret */
+	n = enroll_sign(&k, secret2, k.pub, sig);
+	cr_assert_eq(enroll_raw_sig(&F, secret, k.pub, sig, n, m), 0);
+	cr_assert_eq(m->type, CTL_ERROR);
+	cr_assert_eq(m->u.error.code, CTL_CODE_PROTOCOL, "%s", m->u.error.reason);
+	cr_assert_str_eq(m->u.error.reason, why);
+	/* ... and the mirror: that proof with the token it was made for, but
+	 * presenting the other key */
+	cr_assert_eq(enroll_raw_sig(&F, secret2, other.pub, sig, n, m), 0);
+	cr_assert_eq(m->u.error.code, CTL_CODE_PROTOCOL, "%s", m->u.error.reason);
+	/* a correct signature with one bit flipped, and a DER-shaped 8-byte one */
+	n = enroll_sign(&k, secret, k.pub, sig);
+	sig[n - 1] ^= 1;
+	cr_assert_eq(enroll_raw_sig(&F, secret, k.pub, sig, n, m), 0);
+	cr_assert_eq(m->u.error.code, CTL_CODE_PROTOCOL, "%s", m->u.error.reason);
+	cr_assert_eq(enroll_raw_sig(&F, secret, k.pub,
+				    (const uint8_t[]){ 0x30, 6, 2, 1, 1, 2, 1, 1 }, 8, m), 0);
+	cr_assert_eq(m->u.error.code, CTL_CODE_PROTOCOL, "%s", m->u.error.reason);
+	cr_assert_eq(live_nodes(), 0);
+	cr_assert_eq(fix_admin(&F, "status json", reply, sizeof reply), 0);
+	cr_assert(strstr(reply, "\"enroll_refused\":5"), "%s", reply);
+	cr_assert(strstr(reply, "\"enrollments\":0"), "%s", reply);
+
+	/* (1) the right proof: the token was still unused */
+	cr_assert_eq(enroll_raw(&F, secret, &k, m), 0);
+	cr_assert_eq(m->type, CTL_ENROLL_OK, "%s", m->type == CTL_ERROR ? m->u.error.reason : "");
+	cr_assert_str_eq(m->u.enroll_ok.name, "delta");
+	cr_assert_eq(live_nodes(), 1);
+	cr_assert_eq(enroll_raw(&F, secret2, &other, m), 0);
+	cr_assert_eq(m->type, CTL_ENROLL_OK, "%s", m->type == CTL_ERROR ? m->u.error.reason : "");
+	cr_assert_str_eq(m->u.enroll_ok.name, "echo");
+	cr_assert_eq(live_nodes(), 2);
+	pki_key_clear(&k);
+	pki_key_clear(&other);
 	free(m);
 }
 
@@ -186,17 +251,17 @@ Test(kbd, enroll_refusal_reasons)
 	/* a token replaced by a newer one for the same name */
 	fix_token(&F, "gamma", NULL, NULL, 3600, old);
 	fix_token(&F, "gamma", NULL, NULL, 3600, newer);
-	cr_assert_eq(enroll_raw(&F, old, k.pub, m), 0);
+	cr_assert_eq(enroll_raw(&F, old, &k, m), 0);
 	cr_assert_eq(m->type, CTL_ERROR);
 	cr_assert_eq(m->u.error.code, CTL_CODE_TOKEN_UNKNOWN);
 	cr_assert_str_eq(m->u.error.reason, "mistyped, replaced by a newer token for the same "
 					    "name, or never created here");
 	assert_no_repeat(m);
 	/* the newer one works; then it is used */
-	cr_assert_eq(enroll_raw(&F, newer, k.pub, m), 0);
+	cr_assert_eq(enroll_raw(&F, newer, &k, m), 0);
 	cr_assert_eq(m->type, CTL_ENROLL_OK);
 	cr_assert_eq(pki_key_generate(&k), 0);
-	cr_assert_eq(enroll_raw(&F, newer, k.pub, m), 0);
+	cr_assert_eq(enroll_raw(&F, newer, &k, m), 0);
 	cr_assert_eq(m->u.error.code, CTL_CODE_TOKEN_USED);
 	assert_no_repeat(m);
 	free(m);
@@ -216,7 +281,7 @@ Test(kbd, enroll_pool_full_is_its_own_refusal)
 	cr_assert_eq(a.ok.vip4.a[3], 2);
 	cr_assert_eq(pki_key_generate(&k), 0);
 	fix_token(&F, "second", NULL, NULL, 3600, secret);
-	cr_assert_eq(enroll_raw(&F, secret, k.pub, m), 0);
+	cr_assert_eq(enroll_raw(&F, secret, &k, m), 0);
 	cr_assert_eq(m->type, CTL_ERROR);
 	cr_assert_eq(m->u.error.code, CTL_CODE_LIMIT, "code %u: %s", m->u.error.code,
 		     m->u.error.reason);
@@ -231,7 +296,7 @@ Test(kbd, enroll_pool_full_is_its_own_refusal)
 		cr_assert(registry_node_revoke(r, "only", time(NULL), NULL, err) == REG_OK);
 		registry_close(r);
 	}
-	cr_assert_eq(enroll_raw(&F, secret, k.pub, m), 0);
+	cr_assert_eq(enroll_raw(&F, secret, &k, m), 0);
 	cr_assert_eq(m->type, CTL_ENROLL_OK, "%s", m->type == CTL_ERROR ? m->u.error.reason : "");
 	cr_assert_eq(m->u.enroll_ok.vip4.a[3], 2, "the revoked node's address is reused");
 	tnode_free(&a);

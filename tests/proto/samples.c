@@ -102,6 +102,9 @@ void sample_msg(struct ctl_msg *m, enum ctl_type t, enum sample_variant v, unsig
 		fill(m->u.enroll_req.token_secret, CTL_TOKEN_SECRET_LEN, seed);
 		fill(m->u.enroll_req.pub, CTL_PUB_LEN, seed + 1);
 		m->u.enroll_req.pub[0] = 4;
+		/* signature length: shortest, longest, a typical DER length */
+		m->u.enroll_req.sig_len = full ? CTL_SIG_MAX : mid ? 71 : CTL_SIG_MIN;
+		fill(m->u.enroll_req.sig, m->u.enroll_req.sig_len, seed + 2);
 		break;
 	case CTL_ENROLL_OK: {
 		struct ctl_enroll_ok *e = &m->u.enroll_ok;

@@ -98,6 +98,8 @@ Test(ctl, full_variant_has_everything)
 	cr_assert_eq(m.u.enroll_ok.n_routes, CTL_MAX_PREFIXES);
 	cr_assert_eq(m.u.enroll_ok.cert_len, CTL_CERT_MAX);
 	cr_assert_eq(strlen(m.u.enroll_ok.name), CTL_NAME_MAX);
+	sample_msg(&m, CTL_ENROLL_REQ, SAMPLE_FULL, 0);
+	cr_assert_eq(m.u.enroll_req.sig_len, CTL_SIG_MAX);
 	sample_msg(&m, CTL_WELCOME, SAMPLE_FULL, 0);
 	cr_assert_eq(m.u.welcome.n_own_routes, CTL_MAX_PREFIXES);
 	sample_msg(&m, CTL_OFFER, SAMPLE_FULL, 0);
@@ -495,6 +497,69 @@ Test(ctl, encode_rejects_bad_values)
 	cr_expect_eq(enc_err(&m), CTL_ERR_TYPE);
 	m.type = (enum ctl_type)(256 + CTL_PING);
 	cr_expect_eq(enc_err(&m), CTL_ERR_TYPE);
+}
+
+/* ENROLL_REQ's SIG is variable length, CTL_SIG_MIN..CTL_SIG_MAX bytes. */
+Test(ctl, enroll_sig_length_bounds)
+{
+	static struct ctl_msg m, out;
+	static uint8_t body[CTL_MAX_FRAME];
+	static const size_t lens[] = { 0, 1, 7, 8, 9, 70, 71, 72, 73, 200 };
+	size_t i, n, b;
+
+	for (i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+		bool ok = lens[i] >= CTL_SIG_MIN && lens[i] <= CTL_SIG_MAX;
+
+		/* encoder: sig_len out of range is a bad value */
+		sample_msg(&m, CTL_ENROLL_REQ, SAMPLE_MID, 3);
+		m.u.enroll_req.sig_len = (uint8_t)lens[i];
+		cr_expect_eq(enc_err(&m), ok ? CTL_OK : CTL_ERR_VALUE, "encode sig_len %zu",
+			     lens[i]);
+		/* decoder: hand-built frame with a SIG field of that length */
+		b = 0;
+		body[b++] = 1; body[b++] = 0; body[b++] = CTL_TOKEN_SECRET_LEN;
+		memset(body + b, 0x11, CTL_TOKEN_SECRET_LEN);
+		b += CTL_TOKEN_SECRET_LEN;
+		body[b++] = 2; body[b++] = 0; body[b++] = CTL_PUB_LEN;
+		memset(body + b, 0x04, CTL_PUB_LEN);
+		b += CTL_PUB_LEN;
+		body[b++] = 30; body[b++] = 0; body[b++] = (uint8_t)lens[i];
+		memset(body + b, 0x30, lens[i]);
+		b += lens[i];
+		n = 0;
+		frame[n++] = 1; frame[n++] = CTL_ENROLL_REQ; frame[n++] = 0; frame[n++] = 0;
+		frame[n++] = 0; frame[n++] = 0; frame[n++] = (uint8_t)(b >> 8); frame[n++] = (uint8_t)b;
+		memcpy(frame + n, body, b);
+		n += b;
+		cr_expect_eq(decode_exact(&out, frame, n), ok ? CTL_OK : CTL_ERR_FIELD_LEN,
+			     "decode SIG of %zu bytes", lens[i]);
+		if (ok)
+			cr_expect_eq(out.u.enroll_req.sig_len, lens[i]);
+	}
+	/* without the SIG field at all: required */
+	n -= 3 + lens[i - 1];
+	frame[6] = (uint8_t)((n - 8) >> 8);
+	frame[7] = (uint8_t)(n - 8);
+	cr_expect_eq(decode_exact(&out, frame, n), CTL_ERR_FIELD_MISSING);
+}
+
+Test(ctl, enroll_sig_msg_layout)
+{
+	uint8_t secret[CTL_TOKEN_SECRET_LEN], pub[CTL_PUB_LEN];
+	uint8_t out[CTL_ENROLL_SIG_MSG_LEN + 1];
+	size_t i;
+
+	cr_assert_eq(CTL_ENROLL_SIG_MSG_LEN, 15 + 16 + 65);
+	for (i = 0; i < sizeof secret; i++)
+		secret[i] = (uint8_t)(0xa0 + i);
+	for (i = 0; i < sizeof pub; i++)
+		pub[i] = (uint8_t)(i + 1);
+	memset(out, 0xee, sizeof out);
+	ctl_enroll_sig_msg(out, secret, pub);
+	cr_assert_arr_eq(out, "mavpn enroll v1", 15);
+	cr_assert_arr_eq(out + 15, secret, 16);
+	cr_assert_arr_eq(out + 31, pub, 65);
+	cr_assert_eq(out[CTL_ENROLL_SIG_MSG_LEN], 0xee, "wrote past the message");
 }
 
 Test(ctl, encode_space_at_every_cap)
