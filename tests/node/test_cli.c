@@ -43,21 +43,27 @@ static void teardown(void)
 		cr_log_warn("cannot remove %s", tmpdir);
 }
 
-/* Run mavpn with args (a shell fragment); stdout+stderr into out; exit code. */
-static int run(const char *args)
+/* Run bin with args (a shell fragment); stdout+stderr into out; exit code. */
+static int run_bin(const char *bin, const char *args)
 {
 	char cmd[1024];
 	FILE *f;
 	size_t n;
 	int st;
 
-	snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", MAVPN_BIN, args);
+	snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", bin, args);
 	f = popen(cmd, "r");
 	cr_assert_not_null(f);
 	n = fread(out, 1, sizeof out - 1, f);
 	out[n] = 0;
 	st = pclose(f);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* mavpn with args. */
+static int run(const char *args)
+{
+	return run_bin(MAVPN_BIN, args);
 }
 
 static void write_file(const char *name, const char *text)
@@ -195,21 +201,10 @@ Test(cli, enroll_checks_the_directory_before_the_broker)
 static pid_t kb_pid;
 static char kb_listen[64];
 
-/* Run mavpn-keybroker with args (shell fragment); output into out. */
+/* mavpn-keybroker with args; output into out. */
 static int kb(const char *args)
 {
-	char cmd[1024];
-	FILE *f;
-	size_t n;
-	int st;
-
-	snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", KEYBROKER_BIN, args);
-	f = popen(cmd, "r");
-	cr_assert_not_null(f);
-	n = fread(out, 1, sizeof out - 1, f);
-	out[n] = 0;
-	st = pclose(f);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return run_bin(KEYBROKER_BIN, args);
 }
 
 /* A TCP port on 127.0.0.1 that nothing uses right now (bind to port 0). */
